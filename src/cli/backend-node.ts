@@ -1,0 +1,39 @@
+/**
+ * selectBackend with what only Node can give it: Dawn's WebGPU (with the
+ * SwiftShader fallback) and the on-disk location of the wasm binaries.
+ */
+import { fileURLToPath } from 'node:url';
+import type { BackendName } from '../engine/config';
+import { selectBackend, type BackendChoice } from '../engine/backend';
+import { installNodeWebGPU } from './webgpu-node';
+
+const WASM_DIR = fileURLToPath(new URL('../../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url));
+
+let bannerFiltered = false;
+
+/**
+ * tfjs' cpu backend prints a banner recommending tfjs-node on first use in
+ * Node; it is noise in the CLI's output (and tfjs-node is not an option:
+ * it is a native build for one platform), so that one message is dropped.
+ */
+export function silenceTfjsNodeBanner(): void {
+  if (bannerFiltered) return;
+  bannerFiltered = true;
+  const warn = console.warn.bind(console);
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes('looks like you are running TensorFlow.js in Node.js')) return;
+    warn(...args);
+  };
+}
+
+export async function selectNodeBackend(pref: BackendName): Promise<BackendChoice> {
+  silenceTfjsNodeBanner();
+  return selectBackend(pref, { nodeWebGPU: installNodeWebGPU, wasmPaths: WASM_DIR });
+}
+
+/** "webgpu (google swiftshader, SwiftShader driver 5.0.0)". */
+export function describeBackend(choice: BackendChoice): string {
+  const a = choice.adapter;
+  const detail = a ? ` (${[a.vendor, a.architecture].filter((s) => s && s !== 'unknown').join(' ')}${a.description ? `, ${a.description}` : ''})` : '';
+  return `${choice.name}${detail}`;
+}
