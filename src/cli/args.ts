@@ -83,7 +83,7 @@ const BACKEND: FlagSpec = {
   name: 'backend',
   kind: 'choice',
   choices: BACKENDS,
-  help: 'tfjs backend; auto = webgpu if an adapter is found, else cpu (wasm cannot train networks, so it cannot evaluate)',
+  help: 'tfjs backend; auto = webgpu when Dawn finds an adapter (a GPU, or the SwiftShader software driver), else cpu; wasm (faster than cpu on a CPU) only when asked',
   show: (c) => c.backend,
 };
 const SEED: FlagSpec = { name: 'seed', kind: 'int', value: 'N', help: 'seed of every random choice (runs are deterministic per seed and backend)', show: (c) => String(c.seed) };
@@ -121,22 +121,25 @@ export const DISTILL_FLAGS: FlagSpec[] = [
   HELP,
 ];
 
+/** In `eval`, these default to what the zip recorded about its run. */
+const fromZip = (spec: FlagSpec, help = spec.help): FlagSpec => ({ ...spec, help, show: () => 'as recorded in the zip' });
+
 export const EVAL_FLAGS: FlagSpec[] = [
   { name: 'synthetic', kind: 'string', value: 'FILE.zip', help: 'synthetic set exported by `distillery distill` (synthetic.zip)', show: () => 'required' },
-  { ...DATASET, help: `${DATASET.help}; must be the dataset the set was distilled from`, show: () => "the zip's dataset" },
-  { ...CLASSES, show: () => "the zip's classes" },
-  { name: 'preset', kind: 'choice', choices: ['paper', 'quick'], help: 'defaults for the evaluation flags below', show: () => 'paper' },
-  EVAL_MODELS,
-  EVAL_EPOCHS,
-  EVAL_LR,
-  EVAL_BATCH,
-  NO_DSA,
-  WIDTH,
-  DEPTH,
-  NORM,
-  POOLING,
+  fromZip(DATASET, `${DATASET.help}; must be the dataset the set was distilled from`),
+  fromZip(CLASSES),
+  { name: 'preset', kind: 'choice', choices: ['paper', 'quick'], help: "take --eval-models/--eval-epochs/--eval-lr/--eval-batch from this preset instead of from the zip", show: () => 'none' },
+  fromZip(EVAL_MODELS, 'networks trained from scratch on the synthetic set'),
+  fromZip(EVAL_EPOCHS),
+  fromZip(EVAL_LR),
+  fromZip(EVAL_BATCH),
+  fromZip(NO_DSA, 'turn DSA augmentation off during training'),
+  fromZip(WIDTH),
+  fromZip(DEPTH),
+  fromZip(NORM),
+  fromZip(POOLING),
   BACKEND,
-  SEED,
+  fromZip(SEED, 'seed of the networks\' initialisation, shuffling and augmentation'),
   { name: 'out', kind: 'string', value: 'FILE', help: 'also write the result JSON to FILE', show: () => 'stdout only' },
   VERBOSE,
   HELP,
@@ -350,7 +353,26 @@ export function flagHelp(specs: FlagSpec[]): string {
     return { left, right: s.help + def };
   });
   const w = Math.min(34, Math.max(...rows.map((r) => r.left.length)) + 2);
+  const text = Math.max(40, 100 - 2 - w);
   return rows
-    .map((r) => (r.left.length + 2 > w ? `  ${r.left}\n  ${' '.repeat(w)}${r.right}` : `  ${r.left.padEnd(w)}${r.right}`))
+    .map((r) => {
+      const lines = wrap(r.right, text);
+      const first = r.left.length + 2 > w ? `  ${r.left}\n  ${' '.repeat(w)}${lines[0]}` : `  ${r.left.padEnd(w)}${lines[0]}`;
+      return [first, ...lines.slice(1).map((l) => `  ${' '.repeat(w)}${l}`)].join('\n');
+    })
     .join('\n');
+}
+
+/** Greedy word wrap. */
+function wrap(s: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of s.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines;
 }

@@ -2,6 +2,9 @@
  * selectBackend with what only Node can give it: Dawn's WebGPU (with the
  * SwiftShader fallback) and the on-disk location of the wasm binaries.
  */
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from '../engine/config';
 import { selectBackend, type BackendChoice } from '../engine/backend';
@@ -26,8 +29,27 @@ export function silenceTfjsNodeBanner(): void {
   };
 }
 
+/**
+ * Vulkan's loader prints "XDG_RUNTIME_DIR is invalid or not set" on every
+ * adapter probe when the variable is missing (containers, CI, cron): give it
+ * a private folder so that the CLI's stderr stays for real errors.
+ */
+function ensureXdgRuntimeDir(): void {
+  const cur = process.env.XDG_RUNTIME_DIR;
+  if (cur && existsSync(cur)) return;
+  try {
+    // one folder per user, reused by every run (nothing accumulates in /tmp)
+    const dir = join(tmpdir(), `distillery-xdg-${process.getuid?.() ?? 'user'}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    process.env.XDG_RUNTIME_DIR = dir;
+  } catch {
+    /* only cosmetic */
+  }
+}
+
 export async function selectNodeBackend(pref: BackendName): Promise<BackendChoice> {
   silenceTfjsNodeBanner();
+  if (pref === 'auto' || pref === 'webgpu') ensureXdgRuntimeDir();
   return selectBackend(pref, { nodeWebGPU: installNodeWebGPU, wasmPaths: WASM_DIR });
 }
 

@@ -19,7 +19,7 @@ import { describeBackend, selectNodeBackend } from './backend-node';
 import { loadDatasetSpec, resolveClasses } from './dataset-source';
 import { EXIT_INTERRUPTED, EXIT_OK } from './errors';
 import { DISTILL_HELP } from './help';
-import { Progress, formatDuration, formatNumber, iterationLine } from './progress';
+import { Progress, formatDuration, formatMs, iterationLine } from './progress';
 import { snapshotGrid } from './snapshots';
 import { versions } from './versions';
 
@@ -273,7 +273,7 @@ export async function distillCommand(argv: string[]): Promise<number> {
   const acc = r.accuracy ? `accuracy ${pct(r.accuracy.mean)} ± ${pct(r.accuracy.std)}` : 'not evaluated';
   say(
     `${r.state === 'stopped' ? 'stopped' : 'done'}      ${r.iterations} iteration${r.iterations === 1 ? '' : 's'}, ` +
-      `${formatNumber(r.timings.msPerIteration)} ms/iteration, total ${formatDuration(r.timings.totalMs)}; ${acc}`,
+      `${formatMs(r.timings.msPerIteration)}/iteration, total ${formatDuration(r.timings.totalMs)}; ${acc}`,
   );
   say(`wrote     ${join(outDir, 'summary.json')}, metrics.jsonl${evals.length ? ', evals.jsonl' : ''}, synthetic.zip`);
   return r.state === 'stopped' || interrupted ? EXIT_INTERRUPTED : EXIT_OK;

@@ -77,7 +77,10 @@ export async function evalCommand(argv: string[]): Promise<number> {
   // Settings: the zip's recorded ones, overridden by what the command line gives.
   const config: DistillConfig = structuredClone(args.config);
   const zipConfig = recordedConfig(set.meta);
-  if (zipConfig) for (const [flag, apply] of FROM_ZIP) if (!args.given.has(flag)) apply(config, zipConfig);
+  // --preset stands for the evaluation flags it sets (models, epochs, lr, batch).
+  const presetSets = new Set(args.given.has('preset') ? ['eval-models', 'eval-epochs', 'eval-lr', 'eval-batch'] : []);
+  if (zipConfig)
+    for (const [flag, apply] of FROM_ZIP) if (!args.given.has(flag) && !presetSets.has(flag)) apply(config, zipConfig);
   if (config.evalModels < 1) throw new UsageError('--eval-models must be at least 1 to evaluate');
   assertValidConfig(config);
 

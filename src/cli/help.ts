@@ -37,9 +37,11 @@ ${flagHelp(DISTILL_FLAGS)}`;
 export const EVAL_HELP = `Usage: distillery eval --synthetic FILE.zip [flags]
 
 Trains --eval-models networks from scratch on an exported synthetic set and
-reports their accuracy on the real test split of the dataset it came from
-(read from the zip's metadata unless --dataset is given). Prints the result as
-JSON on stdout.
+reports their accuracy on the real test split of the dataset it came from.
+Dataset, classes, network and evaluation settings default to those recorded in
+the zip by \`distillery distill\` (with the same seed and backend, the run's own
+final accuracy is reproduced); flags override them. Prints the result as JSON
+on stdout.
 
 Flags:
 ${flagHelp(EVAL_FLAGS)}`;

@@ -64,6 +64,12 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
+/** "146.9 ms", "238.6 s". */
+export function formatMs(ms: number): string {
+  if (!Number.isFinite(ms)) return '? ms';
+  return ms < 1000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
 /** Loss values: short, readable over many orders of magnitude. */
 export function formatNumber(v: number): string {
   if (!Number.isFinite(v)) return String(v);

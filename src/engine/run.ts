@@ -18,14 +18,14 @@
  * train identically initialised nets and differences reflect the synthetic set.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { DistillConfig } from './config';
+import { validateConfig, type DistillConfig } from './config';
 import { UserError, type Normalization } from './data/types';
 import { toPixels, type Subset } from './data/subset';
 import { dsaAugment } from './augment/dsa';
 import { evaluateSynthetic, type EvalResult } from './eval/evaluate';
 import type { IterationContext, LossPlugin, Method } from './methods/types';
 import { Rng } from './rng';
-import { mixSeed, yieldToEventLoop } from './tensors';
+import { SgdMomentum, mixSeed, yieldToEventLoop } from './tensors';
 
 export type RunState = 'running' | 'paused' | 'stopped' | 'done' | 'error';
 
@@ -103,7 +103,7 @@ export class DistillationRun {
   private readonly emit: (e: RunEvent) => void;
 
   private synthetic: tf.Variable | null = null;
-  private optimizer: tf.MomentumOptimizer | null = null;
+  private optimizer: SgdMomentum | null = null;
   private readonly labels: Int32Array;
   private lrImg: number;
   private done = 0;
@@ -120,6 +120,8 @@ export class DistillationRun {
     this.method = opts.method;
     this.plugins = opts.plugins ?? [];
     this.emit = opts.onEvent;
+    const problems = validateConfig(this.config);
+    if (problems.length > 0) throw new UserError(`invalid configuration: ${problems.join('; ')}`);
     this.lrImg = this.config.lrImg;
     const { ipc } = this.config;
     const numClasses = this.subset.train.numClasses;
@@ -152,7 +154,7 @@ export class DistillationRun {
   setLrImg(lr: number): void {
     if (!(Number.isFinite(lr) && lr > 0)) throw new UserError(`lr-img must be a positive number (got ${lr})`);
     this.lrImg = lr;
-    this.optimizer?.setLearningRate(lr);
+    if (this.optimizer) this.optimizer.lr = lr;
   }
 
   get iterationsDone(): number {
@@ -172,7 +174,7 @@ export class DistillationRun {
         copy.dispose();
       }
     }
-    if (this.final) return this.final;
+    if (this.final) return copySet(this.final);
     throw new Error('the run has not created its synthetic set yet');
   }
 
@@ -195,7 +197,8 @@ export class DistillationRun {
       const copy = tf.clone(this.synthetic!) as tf.Tensor4D;
       const pixels = await toPixels(copy, this.norm).finally(() => copy.dispose());
       const [, height, width, channels] = this.synthetic!.shape;
-      this.emit({ type: 'snapshot', iteration: this.done, pixels, labels: this.labels, height, width, channels });
+      // fresh arrays in every event, so a receiver may transfer them (postMessage) freely
+      this.emit({ type: 'snapshot', iteration: this.done, pixels, labels: this.labels.slice(), height, width, channels });
     };
 
     const evaluate = async () => {
@@ -235,9 +238,21 @@ export class DistillationRun {
     };
 
     this.emit({ type: 'state', state: 'running' });
+    const pool = this.subset.train;
+    this.emit({
+      type: 'log',
+      message:
+        `${this.method.name}${this.plugins.map((p) => ' + ' + p.name).join('')}: ${pool.numClasses} classes × IPC ${cfg.ipc}, ` +
+        `${pool.height}×${pool.width}×${pool.channels}, ConvNet width ${cfg.net.width} depth ${cfg.net.depth}, ` +
+        `${cfg.iterations} iterations on ${tf.getBackend()}`,
+    });
     try {
-      this.synthetic = tf.variable(this.initialImages(), true, undefined, 'float32');
-      this.optimizer = tf.train.momentum(this.lrImg, cfg.momentumImg);
+      const init = this.initialImages();
+      this.synthetic = tf.variable(init, true, undefined, 'float32');
+      init.dispose(); // the variable holds its own reference to the data
+      // SGD with momentum exactly as torch.optim.SGD (v ← m·v + g; x ← x − lr·v), what
+      // tf.train.momentum does too, but with a live lr and nothing left behind on dispose
+      this.optimizer = new SgdMomentum(this.lrImg, cfg.momentumImg);
       const prepCtx = this.context(-1, new Rng(mixSeed(cfg.seed, STEP_STREAM, -1)));
       await this.method.prepare?.(prepCtx);
       for (const p of this.plugins) await p.prepare?.(prepCtx);
@@ -252,9 +267,8 @@ export class DistillationRun {
         const losses = await this.step();
         const ms = now() - ts;
         distillMs += ms;
-        this.done++;
         const metrics: Record<string, number | number[]> = {};
-        for (const p of this.plugins) Object.assign(metrics, p.metrics?.() ?? {});
+        for (const p of this.plugins) Object.assign(metrics, (p.readMetrics ? await p.readMetrics() : p.metrics?.()) ?? {});
         if (!warnedNaN && Object.values(losses).some((v) => !Number.isFinite(v))) {
           warnedNaN = true;
           this.emit({ type: 'log', message: `loss is not finite at iteration ${this.done - 1}: try a smaller lr-img` });
@@ -326,7 +340,7 @@ export class DistillationRun {
     return {
       images,
       pixels,
-      labels: this.labels,
+      labels: this.labels.slice(),
       classNames: this.subset.classNames,
       height: t.height,
       width: t.width,
@@ -377,7 +391,7 @@ export class DistillationRun {
     };
   }
 
-  /** One optimisation step; returns the loss terms (one GPU→CPU read for all of them). */
+  /** One optimisation step (increments `done`); returns the loss terms (one GPU→CPU read for all of them). */
   private async step(): Promise<Record<string, number>> {
     const cfg = this.config;
     const ctx = this.context(this.done, new Rng(mixSeed(cfg.seed, STEP_STREAM, this.done)));
@@ -389,7 +403,8 @@ export class DistillationRun {
     try {
       prepared.push(this.method);
       this.method.prepareStep?.(ctx);
-      for (const { plugin } of active) {
+      // every plugin prepares, also at weight 0: its metrics (e.g. raw CMI) are reported regardless
+      for (const plugin of this.plugins) {
         prepared.push(plugin);
         plugin.prepareStep?.(ctx);
       }
@@ -399,8 +414,8 @@ export class DistillationRun {
         terms = t.map((x) => tf.keep(x));
         return tf.addN(terms) as tf.Scalar;
       }, [this.synthetic!]);
-      const name = this.synthetic!.name;
-      this.optimizer!.applyGradients([{ name, tensor: grads[name] }]);
+      this.optimizer!.step([this.synthetic!], grads);
+      this.done++; // now, so that getSynthetic() during the read below reports the right count
       tf.dispose([value, ...Object.values(grads)]);
       stacked = tf.stack(terms) as tf.Tensor1D;
       tf.dispose(terms);
@@ -427,6 +442,10 @@ export class DistillationRun {
     this.waiters = [];
     for (const r of w) r();
   }
+}
+
+function copySet(s: SyntheticSet): SyntheticSet {
+  return { ...s, images: s.images.slice(), pixels: s.pixels.slice(), labels: s.labels.slice() };
 }
 
 function now(): number {

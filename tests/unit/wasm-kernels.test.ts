@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/rng';
 import { convNetLogits, disposeParams, initConvNet, type ConvNetSpec } from '../../src/engine/models/convnet';
 import { registerWasmKernels, wasmVariant, WASM_KERNEL_NAMES } from '../../src/engine/wasm';
+import { configureFilterGrad, type FilterGradMode } from '../../src/engine/wasm/conv';
 
 const WASM_DIR = fileURLToPath(new URL('../../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url));
 
@@ -92,6 +93,13 @@ const convCases: { name: string; x: number[]; w: number[]; stride: number; pad: 
 ];
 
 describe('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
+  // Every case through both formulations of the filter gradient, and im2col in
+  // one-image chunks (the path large batches take).
+  const settings: [string, { mode: FilterGradMode; im2colMaxFloats?: number }][] = [
+    ['auto', { mode: 'auto' }],
+    ['conv route', { mode: 'conv' }],
+    ['im2col, chunked', { mode: 'im2col', im2colMaxFloats: 1 }],
+  ];
   for (const c of convCases) {
     it(c.name, async () => {
       const x = randn(c.x, 1);
@@ -100,11 +108,19 @@ describe('conv2d gradients (Conv2DBackpropFilter, Conv2DBackpropInput)', () => {
       const probe = tf.tidy(() => tf.conv2d(T(x) as tf.Tensor4D, T(w) as tf.Tensor4D, c.stride, c.pad));
       const r = randn(probe.shape, 3);
       probe.dispose();
-      await compare(() =>
+      const fn = () =>
         tf.grads((xt: tf.Tensor, wt: tf.Tensor) =>
           tf.conv2d(xt as tf.Tensor4D, wt as tf.Tensor4D, c.stride, c.pad).mul(T(r)).sum(),
-        )([T(x), T(w)]),
-      );
+        )([T(x), T(w)]);
+      const cpu = await on('cpu', fn);
+      for (const [, setting] of settings) {
+        const previous = configureFilterGrad(setting);
+        try {
+          expectClose(await on('wasm', fn), cpu);
+        } finally {
+          configureFilterGrad(previous);
+        }
+      }
     });
   }
 
@@ -177,6 +193,98 @@ describe('UnsortedSegmentSum (gather gradient)', () => {
       tf.grad((t: tf.Tensor) => tf.gather(t.reshape([15, 2]), tf.tensor1d(idx, 'int32'), 0).mul(T(r0)).sum())(T(x)),
       tf.grad((t: tf.Tensor) => tf.gather(t, tf.tensor1d(idx, 'int32'), 1).mul(T(r1)).sum())(T(x)),
     ]);
+  });
+});
+
+describe('Sum and Mean over non-trailing axes', () => {
+  const big = [4, 8, 16, 9]; // 4608 values: above the size where the fast path starts
+  const cases: [string, number[], number | number[] | undefined][] = [
+    ['axis 0', big, 0],
+    ['axes 1,2 (instance norm)', big, [1, 2]],
+    ['axes 0,1,2 (bias gradient)', big, [0, 1, 2]],
+    ['negative axis −2', big, -2],
+    ['axis 3, trailing (backend kernel)', big, 3],
+    ['axes 0,2, not contiguous (backend kernel)', big, [0, 2]],
+    ['all axes (backend kernel)', big, undefined],
+    ['tiny tensor (backend kernel)', [2, 3, 4], [0, 1]],
+  ];
+  for (const [name, shape, axis] of cases) {
+    it(name, async () => {
+      const x = randn(shape, 20);
+      await compare(() => [
+        tf.sum(T(x), axis),
+        tf.sum(T(x), axis, true),
+        tf.mean(T(x), axis),
+        tf.mean(T(x), axis, true),
+      ]);
+    });
+  }
+
+  it('int32 sums keep their dtype (backend kernel)', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor3d(Array.from({ length: 4 * 32 * 40 }, (_, i) => i % 7), [4, 32, 40], 'int32');
+    const s = tf.sum(x, [0, 1]);
+    expect(s.dtype).toBe('int32');
+    // Each column k sums 128 values of (i mod 7) with i ≡ k (mod 40).
+    const expected = Array.from({ length: 40 }, (_, k) => {
+      let t = 0;
+      for (let r = 0; r < 128; r++) t += (r * 40 + k) % 7;
+      return t;
+    });
+    expect(Array.from(await s.data())).toEqual(expected);
+    tf.dispose([x, s]);
+  });
+});
+
+describe('pooling gradients (AvgPoolGrad, MaxPoolGrad)', () => {
+  const cases: [string, number[], number, number, 'valid' | 'same'][] = [
+    ['2×2 stride 2 (ConvNet)', [2, 8, 8, 3], 2, 2, 'valid'],
+    ['2×2 stride 2, odd size: last row/column dropped', [2, 7, 9, 3], 2, 2, 'valid'],
+    ['3×3 stride 3', [1, 9, 6, 2], 3, 3, 'valid'],
+    ['3×3 stride 2 same: overlapping, padded', [2, 7, 7, 3], 3, 2, 'same'],
+    ['2×2 stride 1: overlapping (the backend’s own MaxPoolGrad gets this wrong)', [1, 5, 5, 2], 2, 1, 'valid'],
+  ];
+  for (const [name, shape, size, stride, pad] of cases) {
+    it(name, async () => {
+      // Values on a coarse grid so max pooling windows contain ties.
+      const x = randn(shape, 21);
+      x.data = x.data.map((v) => Math.round(v * 2) / 2);
+      const probe = tf.tidy(() => tf.avgPool(T(x) as tf.Tensor4D, size, stride, pad));
+      const r = randn(probe.shape, 22);
+      probe.dispose();
+      await compare(() => [
+        tf.grad((t: tf.Tensor) => tf.avgPool(t as tf.Tensor4D, size, stride, pad).mul(T(r)).sum())(T(x)),
+        tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, size, stride, pad).mul(T(r)).sum())(T(x)),
+      ]);
+    });
+  }
+
+  it("max pooling sends a tied window's gradient to its first maximum only", async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor4d([1, 1, 1, 1], [1, 2, 2, 1]);
+    const g = tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid').mul(5).sum())(x);
+    expect(Array.from(await g.data())).toEqual([5, 0, 0, 0]);
+    tf.dispose([x, g]);
+  });
+});
+
+describe('zero-copy Identity and Cast', () => {
+  it('a clone survives its source, and same-dtype casts share the buffer safely', async () => {
+    await tf.setBackend('wasm');
+    const buffers = tf.backend().numDataIds();
+    const a = tf.tensor1d([1.5, -2.25, 3]);
+    const b = a.clone();
+    const c = tf.cast(a, 'float32');
+    expect(tf.backend().numDataIds()).toBe(buffers + 1); // one buffer, three tensors
+    a.dispose();
+    expect(Array.from(await b.data())).toEqual([1.5, -2.25, 3]);
+    b.dispose();
+    expect(Array.from(await c.data())).toEqual([1.5, -2.25, 3]);
+    const i = tf.cast(c, 'int32'); // a real conversion: the backend's kernel
+    expect(i.dtype).toBe('int32');
+    expect(Array.from(await i.data())).toEqual([1, -2, 3]);
+    tf.dispose([c, i]);
+    expect(tf.backend().numDataIds()).toBe(buffers);
   });
 });
 

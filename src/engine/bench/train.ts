@@ -44,6 +44,20 @@ export interface BenchTrainResult {
   gflops: number;
   ms_per_step: number;
   flops_per_step: number;
+  /**
+   * Node only (null in browsers): CPU time this process spent per step. On a
+   * machine shared with other work, wall time is inflated by waiting for a
+   * core while CPU time is not; with one thread (cpu, simd wasm) it is what
+   * the step would take on an idle core.
+   */
+  cpu_ms_per_step: number | null;
+}
+
+/** Process CPU time in ms (user + system), or null outside Node. */
+function cpuTimeMs(): number | null {
+  if (typeof process === 'undefined' || typeof process.cpuUsage !== 'function') return null;
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 /** The benchmarked network: ConvNet (instance norm, average pooling) on 32×32×3, 10 classes. */
@@ -99,21 +113,27 @@ export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainRes
   };
   const gradsOf = tf.grads(loss);
 
-  const step = async (): Promise<number> => {
+  const step = async (): Promise<[number, number | null]> => {
     const t0 = performance.now();
+    const c0 = cpuTimeMs();
     const grads = gradsOf([...names.map((n) => params[n]), x]);
     // Reading one result waits for the whole step on asynchronous (GPU) backends.
     await grads[grads.length - 1].data();
     tf.dispose(grads);
-    return performance.now() - t0;
+    const c1 = cpuTimeMs();
+    return [performance.now() - t0, c0 === null || c1 === null ? null : c1 - c0];
   };
 
   const total = warmup + iterations;
   let timed = 0;
+  let cpuTimed: number | null = 0;
   try {
     for (let i = 0; i < total; i++) {
-      const ms = await step();
-      if (i >= warmup) timed += ms;
+      const [ms, cpuMs] = await step();
+      if (i >= warmup) {
+        timed += ms;
+        cpuTimed = cpuTimed === null || cpuMs === null ? null : cpuTimed + cpuMs;
+      }
       opts.onStep?.(i + 1, total, ms);
     }
   } finally {
@@ -133,5 +153,6 @@ export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainRes
     gflops: flops / (msPerStep * 1e6),
     ms_per_step: msPerStep,
     flops_per_step: flops,
+    cpu_ms_per_step: cpuTimed === null ? null : cpuTimed / iterations,
   };
 }

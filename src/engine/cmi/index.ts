@@ -7,3 +7,4 @@ export { cmiClosedFormGrad } from './gradient';
 export { countCmiDispatches, type DispatchCount } from './dispatches';
 export { registerCmiWebGPUKernels, cmiKernelTuning, CMI_FUSED, CMI_FORWARD, CMI_GRAD_SCALE } from './webgpu/kernels';
 export { benchCmi, type BenchCmiOptions, type BenchCmiResult } from './bench';
+export { createCmiPlugin, checkSpace, type CmiPlugin, type CmiSpace, type CmiMetrics } from './plugin';

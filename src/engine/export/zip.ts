@@ -84,7 +84,6 @@ export function safeFolderNames(classNames: string[]): string[] {
   return classNames.map((name, k) => {
     let s = name
       .normalize('NFC')
-      // eslint-disable-next-line no-control-regex
       .replace(/[\u0000-\u001f\u007f/\\:*?"<>|]/g, '_')
       .replace(/^[\s.]+|[\s.]+$/g, '')
       .slice(0, 100);

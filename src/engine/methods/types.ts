@@ -5,9 +5,11 @@
  *
  * One iteration:
  *   method.prepareStep?(ctx)            outside the gradient tape: no-grad work (real embeddings…)
+ *   plugin.prepareStep?(ctx)            for every plugin, also at weight 0 (its metrics still run)
  *   total = method.loss(ctx) + Σ plugin.weight · plugin.loss(ctx)    inside tf.variableGrads
  *   images ← SGD-momentum step on total
- *   method.endStep?()                   frees what prepareStep kept
+ *   method.endStep?(), plugin.endStep?() frees what prepareStep kept
+ * A plugin whose weight is 0 gets no loss() call that step.
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { DistillConfig } from '../config';
@@ -59,5 +61,7 @@ export interface LossPlugin {
   endStep?(): void;
   /** Extra metrics for the last step (e.g. raw CMI, per-class CMI). */
   metrics?(): Record<string, number | number[]>;
+  /** The same metrics, awaited (preferred when present: no synchronous GPU read). */
+  readMetrics?(): Promise<Record<string, number | number[]>>;
   dispose?(): void;
 }

@@ -7,10 +7,11 @@
  * we rewrite them with the backend's XNNPACK kernels plus cheap rearranging:
  *
  *   filter gradient: dW[a,b,ci,co] = Σ_{n,i,j} xpad[n, i·s+a, j·s+b, ci] · dy[n,i,j,co], either
+ *     - as im2col (written straight into the wasm heap) + the backend's
+ *       BatchMatMul — usually the faster one, see preferIm2col — or
  *     - as Conv2D(input = xᵀ [Ci, H, W, N] (channels become the batch),
  *                 filter = dyᵀ [OH, OW, N, Co], dilation = the forward stride,
- *                 same top/left padding) → [Ci, KH, KW, Co] → [KH, KW, Ci, Co], or
- *     - as im2col + BatchMatMul when the input has few channels (see preferIm2col).
+ *                 same top/left padding) → [Ci, KH, KW, Co] → [KH, KW, Ci, Co].
  *   input gradient (stride 1): dx = Conv2D(dy, W rotated 180° with in/out
  *     channels swapped, padding K−1−p).
  *
@@ -58,17 +59,23 @@ export function conv2DBackpropFilter({ inputs, backend, attrs = {} }: KernelArgs
   const dy = input(inputs, 'dy');
   checkNHWC('Conv2DBackpropFilter', attrs.dataFormat);
   const info = convInfo(x.shape, attrs.filterShape as Shape4, attrs);
-  const useIm2col = filterGradMode === 'im2col' || (filterGradMode === 'auto' && preferIm2col(info));
+  const useIm2col = config.mode === 'im2col' || (config.mode === 'auto' && preferIm2col(info));
   return useIm2col ? filterGradIm2col(b, x, dy, info) : filterGradConv(b, x, dy, info);
 }
 
 export type FilterGradMode = 'auto' | 'im2col' | 'conv';
-let filterGradMode: FilterGradMode = 'auto';
+export interface FilterGradConfig {
+  /** Which formulation of the filter gradient: chosen per shape ('auto', the default) or forced. */
+  mode: FilterGradMode;
+  /** Largest im2col buffer (floats) built at once; bigger batches are done in chunks of images. */
+  im2colMaxFloats: number;
+}
+const config: FilterGradConfig = { mode: 'auto', im2colMaxFloats: 1 << 24 };
 
-/** Forces one formulation of the filter gradient (tests, benchmarks); returns the previous setting. */
-export function setFilterGradMode(mode: FilterGradMode): FilterGradMode {
-  const previous = filterGradMode;
-  filterGradMode = mode;
+/** Overrides the filter-gradient settings (tests, benchmarks); returns the previous ones. */
+export function configureFilterGrad(next: Partial<FilterGradConfig>): FilterGradConfig {
+  const previous = { ...config };
+  Object.assign(config, next);
   return previous;
 }
 
@@ -85,9 +92,6 @@ export function setFilterGradMode(mode: FilterGradMode): FilterGradMode {
 function preferIm2col(info: tf.backend_util.Conv2DInfo): boolean {
   return info.filterHeight * info.filterWidth * info.inChannels <= 16 * info.outChannels;
 }
-
-/** Largest im2col buffer (floats) built at once; bigger batches are done in chunks of images. */
-const IM2COL_MAX_FLOATS = 1 << 24;
 
 /**
  * dW = Σ over chunks of images of Xcolᵀ · dy, with Xcol built on the wasm heap
@@ -106,7 +110,7 @@ function filterGradIm2col(
   const { filterHeight: kh, filterWidth: kw } = info;
   const rows = ci * kh * kw;
   const perImage = oh * ow;
-  const chunk = Math.max(1, Math.min(n, Math.floor(IM2COL_MAX_FLOATS / (rows * perImage))));
+  const chunk = Math.max(1, Math.min(n, Math.floor(config.im2colMaxFloats / (rows * perImage))));
   let sum: TensorInfo | null = null;
   for (let m0 = 0; m0 < n; m0 += chunk) {
     const m1 = Math.min(n, m0 + chunk);

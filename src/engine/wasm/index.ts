@@ -4,7 +4,11 @@
  *
  * registerWasmKernels() adds the kernels the backend lacks for training
  * (Conv2DBackpropFilter; UnsortedSegmentSum, the gradient of tf.gather) and
- * replaces its slow loop-based Conv2DBackpropInput with an XNNPACK-backed one.
+ * replaces the ones that dominate a training step for no good reason: the
+ * loop-based Conv2DBackpropInput (now XNNPACK), AvgPoolGrad/MaxPoolGrad and
+ * Sum/Mean over non-trailing axes (now one pass over the heap), and the
+ * buffer-copying Identity/same-dtype Cast (now shared, as on cpu). Replacements
+ * hand every case they do not speed up back to the backend's own kernel.
  * It only touches tfjs' kernel registry — it neither imports the backend nor
  * selects it — so it is safe to call from the engine in a browser worker or in
  * Node, any number of times, before or after tf.setBackend('wasm'). Call it
@@ -13,8 +17,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { cast, identity } from './alias';
 import { originalKernels } from './calls';
 import { conv2DBackpropFilter, conv2DBackpropInput } from './conv';
+import { avgPoolGrad, maxPoolGrad } from './pool';
+import { mean, sum } from './reduce';
 import { unsortedSegmentSum } from './segment';
 
 /** Marks our kernel functions, so a second registration is recognised as ours. */
@@ -24,6 +31,12 @@ const KERNELS: Array<[string, (args: never) => tf.TensorInfo]> = [
   ['Conv2DBackpropFilter', conv2DBackpropFilter],
   ['Conv2DBackpropInput', conv2DBackpropInput],
   ['UnsortedSegmentSum', unsortedSegmentSum],
+  ['AvgPoolGrad', avgPoolGrad],
+  ['MaxPoolGrad', maxPoolGrad],
+  ['Sum', sum],
+  ['Mean', mean],
+  ['Identity', identity],
+  ['Cast', cast],
 ];
 
 /** Names of the wasm kernels this module provides. */
