@@ -99,12 +99,14 @@ export async function benchTrain(opts: BenchTrainOptions): Promise<BenchTrainRes
     rng.fill(batch * 32 * 32 * 3, (r) => r.normal()),
     [batch, 32, 32, 3],
   );
-  const labels = tf.oneHot(
-    tf.tensor1d(
-      Array.from({ length: batch }, (_, i) => i % spec.numClasses),
-      'int32',
+  const labels = tf.tidy(() =>
+    tf.oneHot(
+      tf.tensor1d(
+        Array.from({ length: batch }, (_, i) => i % spec.numClasses),
+        'int32',
+      ),
+      spec.numClasses,
     ),
-    spec.numClasses,
   );
   const loss = (...args: tf.Tensor[]): tf.Scalar => {
     const p = Object.fromEntries(names.map((n, i) => [n, args[i]]));
