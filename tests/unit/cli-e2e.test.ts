@@ -3,15 +3,16 @@
  * `distill` on the builtin data (files and their documented keys), `eval` of
  * its zip (reproducing the run's own final accuracy), and Ctrl-C during a run.
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode as decodePng } from 'fast-png';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { denormalizeToPixels, importSyntheticZip } from '../../src/engine/export/zip';
 import { runCli, startCli } from './cli-spawn';
 
 const tmp = mkdtempSync(join(tmpdir(), 'distillery-cli-e2e-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const TINY = ['--dataset', 'builtin', '--classes', '0,1', '--ipc', '1', '--width', '8', '--depth', '2', '--batch-real', '4',
   '--real-per-class', '20', '--backend', 'cpu'];
 

@@ -3,13 +3,14 @@
  * usage, 1 otherwise) with exactly one line on stderr, `distillery: error: …`,
  * and no stack trace — unless --verbose asks for one.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from './cli-spawn';
 
 const tmp = mkdtempSync(join(tmpdir(), 'distillery-cli-errors-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const notZip = join(tmp, 'not-a-dataset.zip');
 writeFileSync(notZip, 'this is not a zip file\n');
 const truncatedZip = join(tmp, 'truncated.zip');
