@@ -83,13 +83,64 @@ const BACKEND: FlagSpec = {
   name: 'backend',
   kind: 'choice',
   choices: BACKENDS,
-  help: 'tfjs backend; auto = webgpu when Dawn finds an adapter (a GPU, or the SwiftShader software driver), else cpu; wasm (faster than cpu on a CPU) only when asked',
+  help: 'tfjs backend; auto = webgpu on a hardware GPU adapter, else wasm (SIMD, the fastest on a CPU), else cpu; webgpu also runs on the SwiftShader software driver, but only when asked (slow)',
   show: (c) => c.backend,
 };
 const SEED: FlagSpec = { name: 'seed', kind: 'int', value: 'N', help: 'seed of every random choice (runs are deterministic per seed and backend)', show: (c) => String(c.seed) };
 const NO_DSA: FlagSpec = { name: 'no-dsa', kind: 'boolean', help: 'turn DSA augmentation off (distillation and evaluation)', show: () => 'DSA on' };
 const VERBOSE: FlagSpec = { name: 'verbose', kind: 'boolean', help: 'more detail; stack traces on errors' };
 const HELP: FlagSpec = { name: 'help', kind: 'boolean', help: 'show this help' };
+
+/**
+ * The CMI term's defaults. K = 1 teacher: every iteration uses one teacher
+ * whatever K is, so K only multiplies the up-front training (E epochs over the
+ * real training images per teacher, minutes to hours on a CPU at width 128);
+ * the reference's pool is small. E = 20: the reference trains for tens of
+ * epochs (40); 20 gets most of the accuracy at half the cost.
+ */
+export const CMI_DEFAULTS = { teachers: 1, teacherEpochs: 20, space: 'feature', temperature: 1, teacherSeed: 0 } as const;
+
+const CMI_FLAGS: FlagSpec[] = [
+  {
+    name: 'cmi-weight',
+    kind: 'number',
+    value: 'λ',
+    help: 'weight λ of the class-aware CMI term added to the loss (0 = off; the paper uses thousands for DM, e.g. 8000 on CIFAR-10 IPC 10)',
+    show: () => '0',
+  },
+  {
+    name: 'cmi-space',
+    kind: 'choice',
+    choices: ['feature', 'logit'],
+    help: "what the teacher gives CMI: 'feature' = its embedding (softmax over features, as the paper), 'logit' = its class logits",
+    show: () => CMI_DEFAULTS.space,
+  },
+  {
+    name: 'teachers',
+    kind: 'int',
+    value: 'K',
+    help: `teacher networks in the CMI pool, trained on the real training images (one picked at random each iteration); with --cmi-weight 0, --teachers K ≥ 1 still reports the CMI of every iteration (no gradient)`,
+    show: () => `${CMI_DEFAULTS.teachers} when --cmi-weight > 0, else 0 (no CMI)`,
+  },
+  {
+    name: 'teacher-epochs',
+    kind: 'int',
+    value: 'E',
+    help: 'training epochs per teacher (SGD lr 0.01, momentum 0.9, weight decay 0.001, batch 256, as the reference; it uses 40)',
+    show: () => String(CMI_DEFAULTS.teacherEpochs),
+  },
+  { name: 'cmi-temperature', kind: 'number', value: 'T', help: 'softmax temperature of the CMI term', show: () => String(CMI_DEFAULTS.temperature) },
+  { name: 'teacher-seed', kind: 'int', value: 'N', help: 'seed of the teachers\' initialisation and shuffling (fixed apart from --seed, so runs with other seeds reuse cached teachers)', show: () => String(CMI_DEFAULTS.teacherSeed) },
+  {
+    name: 'teacher-cache',
+    kind: 'string',
+    value: 'DIR',
+    help: 'where trained teachers are kept and reused by runs on the same data and settings',
+    show: () => '$DISTILLERY_CACHE/teachers or ~/.cache/distillery/teachers',
+  },
+  { name: 'teachers-import', kind: 'string', value: 'DIR', help: 'use the teacher pool in DIR (written by --teachers-export) instead of training or the cache', show: () => 'none' },
+  { name: 'teachers-export', kind: 'string', value: 'DIR', help: 'write the teacher pool to DIR (tfjs weights format: DIR/teacher-i/model.json + weights.bin, DIR/pool.json)', show: () => 'none' },
+];
 
 export const DISTILL_FLAGS: FlagSpec[] = [
   { name: 'preset', kind: 'choice', choices: ['paper', 'quick'], help: 'defaults: paper = the standard protocol (slow without a GPU); quick = small, for a CPU or laptop', show: () => 'paper' },
@@ -114,6 +165,7 @@ export const DISTILL_FLAGS: FlagSpec[] = [
   EVAL_LR,
   EVAL_BATCH,
   { name: 'snapshot-every', kind: 'int', value: 'N', help: 'save a PNG grid of the synthetic images (a row per class) to DIR/snapshots/ every N iterations', show: (c) => String(c.snapshotEvery) },
+  ...CMI_FLAGS,
   BACKEND,
   SEED,
   { name: 'out', kind: 'string', value: 'DIR', help: 'output folder (metrics.jsonl, summary.json, synthetic.zip)', show: () => './out/<timestamp>' },
@@ -190,7 +242,7 @@ function parseNumber(flag: string, raw: string, integer: boolean): number {
   return v;
 }
 
-function readFlag(values: RawValues, spec: FlagSpec): string | number | boolean | undefined {
+export function readFlag(values: RawValues, spec: FlagSpec): string | number | boolean | undefined {
   const raw = values[spec.name];
   if (raw === undefined) return undefined;
   if (spec.kind === 'boolean') return raw as boolean;
@@ -247,17 +299,90 @@ export function assertValidConfig(c: DistillConfig): void {
   throw new UsageError(PROBLEM_FLAGS[word] ? `--${p}` : p);
 }
 
+/** The CMI settings of `distill` (kept beside DistillConfig: they are the CLI's, recorded as `cmi` in summary.json). */
+export interface CmiArgs {
+  /** λ ≥ 0; 0 = metrics only. */
+  weight: number;
+  space: 'feature' | 'logit';
+  /** K ≥ 1 (taken from the imported pool when --teachers-import is given without --teachers). */
+  teachers: number;
+  /** Whether --teachers was given (an import must then hold exactly K). */
+  teachersGiven: boolean;
+  teacherEpochs: number;
+  temperature: number;
+  teacherSeed: number;
+  /** --teacher-cache, or null for the default folder. */
+  cache: string | null;
+  importDir: string | null;
+  exportDir: string | null;
+}
+
 export interface DistillArgs {
   config: DistillConfig;
   classSpec: ClassSpec;
+  /** null: no CMI at all (λ = 0 and no teachers asked for). */
+  cmi: CmiArgs | null;
+  /** CMI flags given while CMI is off (they do nothing; the command says so). */
+  ignoredCmiFlags: string[];
   out: string | null;
   verbose: boolean;
   help: boolean;
 }
 
+/**
+ * CMI is on when λ > 0, or when teachers are asked for (--teachers K ≥ 1, an
+ * import or an export): at λ = 0 it then reports the CMI of every iteration
+ * without adding it to the loss.
+ */
+export function parseCmiArgs(get: (name: string) => string | number | boolean | undefined): { cmi: CmiArgs | null; ignored: string[] } {
+  const weight = (get('cmi-weight') as number | undefined) ?? 0;
+  if (!(Number.isFinite(weight) && weight >= 0)) throw new UsageError(`--cmi-weight must be a number ≥ 0 (got ${weight})`);
+  const k = get('teachers') as number | undefined;
+  if (k !== undefined && !(Number.isInteger(k) && k >= 0)) throw new UsageError(`--teachers must be an integer ≥ 0 (got ${k})`);
+  const epochs = (get('teacher-epochs') as number | undefined) ?? CMI_DEFAULTS.teacherEpochs;
+  if (!(Number.isInteger(epochs) && epochs >= 1)) throw new UsageError(`--teacher-epochs must be an integer ≥ 1 (got ${epochs})`);
+  const temperature = (get('cmi-temperature') as number | undefined) ?? CMI_DEFAULTS.temperature;
+  if (!(Number.isFinite(temperature) && temperature > 0)) throw new UsageError(`--cmi-temperature must be a positive number (got ${temperature})`);
+  const teacherSeed = (get('teacher-seed') as number | undefined) ?? CMI_DEFAULTS.teacherSeed;
+  if (!(Number.isInteger(teacherSeed) && teacherSeed >= 0)) throw new UsageError(`--teacher-seed must be an integer ≥ 0 (got ${teacherSeed})`);
+  const dir = (flag: string) => {
+    const d = get(flag) as string | undefined;
+    if (d !== undefined && d.trim() === '') throw new UsageError(`--${flag} must not be empty`);
+    return d ?? null;
+  };
+  const cache = dir('teacher-cache');
+  const importDir = dir('teachers-import');
+  const exportDir = dir('teachers-export');
+  if (k === 0) {
+    if (weight > 0) throw new UsageError(`--teachers must be at least 1 when --cmi-weight is above 0 (got --teachers 0)`);
+    if (importDir !== null || exportDir !== null)
+      throw new UsageError(`--teachers 0 turns CMI off, which leaves nothing to ${importDir !== null ? 'import' : 'export'}`);
+  }
+  const on = weight > 0 || (k ?? 0) > 0 || importDir !== null || exportDir !== null;
+  if (!on) {
+    const ignored = ['cmi-space', 'teacher-epochs', 'cmi-temperature', 'teacher-seed', 'teacher-cache'].filter((f) => get(f) !== undefined);
+    return { cmi: null, ignored: ignored.map((f) => `--${f}`) };
+  }
+  return {
+    cmi: {
+      weight,
+      space: ((get('cmi-space') as string | undefined) ?? CMI_DEFAULTS.space) as CmiArgs['space'],
+      teachers: k ?? CMI_DEFAULTS.teachers,
+      teachersGiven: k !== undefined,
+      teacherEpochs: epochs,
+      temperature,
+      teacherSeed,
+      cache,
+      importDir,
+      exportDir,
+    },
+    ignored: [],
+  };
+}
+
 export function parseDistillArgs(argv: string[]): DistillArgs {
   const v = parseFlags(argv, DISTILL_FLAGS, 'distill');
-  if (v.help) return { config: PAPER_CONFIG, classSpec: null, out: null, verbose: false, help: true };
+  if (v.help) return { config: PAPER_CONFIG, classSpec: null, cmi: null, ignoredCmiFlags: [], out: null, verbose: false, help: true };
   const get = (name: string) => readFlag(v, DISTILL_FLAGS.find((s) => s.name === name)!);
   const base = get('preset') === 'quick' ? QUICK_CONFIG : PAPER_CONFIG;
   const c: DistillConfig = structuredClone(base);
@@ -279,9 +404,10 @@ export function parseDistillArgs(argv: string[]): DistillArgs {
   const classSpec = parseClasses(v.classes as string | undefined);
   if (classSpec && 'indices' in classSpec) c.classes = classSpec.indices;
   assertValidConfig(c);
+  const { cmi, ignored } = parseCmiArgs(get);
   const out = (get('out') as string | undefined) ?? null;
   if (out !== null && out.trim() === '') throw new UsageError('--out must not be empty');
-  return { config: c, classSpec, out, verbose: !!v.verbose, help: false };
+  return { config: c, classSpec, cmi, ignoredCmiFlags: ignored, out, verbose: !!v.verbose, help: false };
 }
 
 /** Flags shared by distill and eval. */

@@ -6,7 +6,11 @@
  *   summary.json   config, backend, final accuracy, timings, versions, dataset
  *   synthetic.zip  exportSyntheticZip, meta = config + metrics + versions + backend
  *   snapshots/     iter-NNNNNN.png grids (a row per class) every --snapshot-every iterations
- * Ctrl-C stops after the current iteration and still writes summary + zip.
+ * With CMI (--cmi-weight λ > 0, or --teachers K at λ = 0 for the metric
+ * alone) the teacher pool comes first: imported, loaded from the cache, or
+ * trained on the run's real images (and cached); see teachers-node.ts.
+ * Ctrl-C stops after the current iteration and still writes summary + zip
+ * (during teacher training it stops there, with nothing distilled).
  */
 import { appendFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,7 +18,7 @@ import { assertCapabilities, type BackendChoice } from '../engine/backend';
 import type { DistillConfig } from '../engine/config';
 import type { ImageDataset } from '../engine/data/types';
 import { UserError } from '../engine/data/types';
-import { parseDistillArgs } from './args';
+import { parseDistillArgs, type CmiArgs } from './args';
 import { describeBackend, selectNodeBackend } from './backend-node';
 import { loadDatasetSpec, resolveClasses } from './dataset-source';
 import { EXIT_INTERRUPTED, EXIT_OK } from './errors';
@@ -22,6 +26,7 @@ import { DISTILL_HELP } from './help';
 import { Progress, formatDuration, formatMs, iterationLine } from './progress';
 import { snapshotGrid } from './snapshots';
 import { versions } from './versions';
+import { exportTeacherPool, obtainTeachers, teacherCacheDir, type ObtainedTeachers } from './teachers-node';
 
 /** ./out/2025-11-21T05-30-12 (local time, sortable, no characters any OS forbids). */
 function defaultOutDir(): string {
@@ -31,8 +36,8 @@ function defaultOutDir(): string {
   return join('out', stamp);
 }
 
-/** Refuses to mix two runs' files in one folder. */
-function prepareOutDir(dir: string): void {
+/** Refuses to mix two runs' files in one folder (checked before teachers train: nothing is written yet). */
+function checkOutDir(dir: string): void {
   if (existsSync(dir)) {
     let names: string[];
     try {
@@ -43,6 +48,10 @@ function prepareOutDir(dir: string): void {
     const clash = ['metrics.jsonl', 'summary.json', 'synthetic.zip'].find((n) => names.includes(n));
     if (clash) throw new UserError(`--out ${dir} already holds a run (${clash}); choose another folder`);
   }
+}
+
+function createOutDir(dir: string): void {
+  checkOutDir(dir);
   try {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
@@ -100,20 +109,20 @@ export async function distillCommand(argv: string[]): Promise<number> {
   const backend = await selectNodeBackend(config.backend);
   assertCapabilities(backend, { distill: config.iterations > 0, train: config.evalModels > 0 });
 
-  const [tf, { DistillationRun }, { dmMethod }, { exportSyntheticZip }] = await Promise.all([
+  const [tf, { DistillationRun }, { dmMethod }, { exportSyntheticZip }, { createCmiPlugin }, { TeacherTrainingStopped }] = await Promise.all([
     import('@tensorflow/tfjs'),
     import('../engine/run'),
     import('../engine/methods/dm'),
     import('../engine/export/zip'),
+    import('../engine/cmi'),
+    import('../engine/teachers'),
   ]);
   const vers = versions(tf.version as unknown as Record<string, string>);
 
-  prepareOutDir(outDir);
+  checkOutDir(outDir);
   const metricsPath = join(outDir, 'metrics.jsonl');
   const evalsPath = join(outDir, 'evals.jsonl');
-  writeFileSync(metricsPath, '');
   const snapshotDir = join(outDir, 'snapshots');
-  mkdirSync(snapshotDir, { recursive: true });
 
   say(`dataset   ${dataset.name}: ${subset.classNames.length} classes (${listClasses(subset.classNames)}), ${datasetSummary.trainCount} real training images, ${datasetSummary.testCount} test images, ${dataset.height}×${dataset.width}×${dataset.channels}`);
   say(`backend   ${describeBackend(backend)} — ${backend.reason}`);
@@ -122,26 +131,86 @@ export async function distillCommand(argv: string[]): Promise<number> {
     `run       ${config.method} ipc ${config.ipc}, ${config.iterations} iterations, batch-real ${config.batchReal}, ConvNet-${config.net.depth} width ${config.net.width}, ` +
       `DSA ${config.dsa ? 'on' : 'off'}, ${config.evalModels > 0 ? `eval ${config.evalModels} model${config.evalModels === 1 ? '' : 's'} × ${config.evalEpochs} epochs` : 'no evaluation'}, seed ${config.seed}`,
   );
+  const cmiArgs: CmiArgs | null = args.cmi;
+  if (cmiArgs) say(`cmi       ${describeCmi(cmiArgs, config)}`);
+  if (args.ignoredCmiFlags.length > 0)
+    say(`note      ${args.ignoredCmiFlags.join(', ')} ignored: CMI is off (give --cmi-weight λ > 0, or --teachers K for the metric alone)`);
   say(`output    ${outDir}`);
+
+  // Ctrl-C: first one stops gracefully (summary and zip still written), a second one quits.
+  let interrupted = false;
+  let run: InstanceType<typeof DistillationRun> | null = null;
+  const onSigint = () => {
+    if (interrupted) {
+      progress.clear();
+      process.stderr.write('distillery: interrupted\n');
+      process.exit(EXIT_INTERRUPTED);
+    }
+    interrupted = true;
+    say(run ? 'stopping after this iteration… (Ctrl-C again to quit at once)' : 'stopping… (Ctrl-C again to quit at once)');
+    run?.stop();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  const offSigint = () => {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  };
+
+  let teachers: ObtainedTeachers | null = null;
+  if (cmiArgs) {
+    try {
+      teachers = await getTeachers(cmiArgs, config, subset, dataset.name, datasetSummary.trainCount, progress, () => interrupted);
+    } catch (err) {
+      offSigint();
+      progress.clear();
+      if (err instanceof TeacherTrainingStopped) {
+        say('stopped   during teacher training: nothing distilled, no teachers cached, nothing written');
+        return EXIT_INTERRUPTED;
+      }
+      throw err;
+    }
+    if (teachers.source === 'import') cmiArgs.teachers = teachers.pool.teachers.length;
+    if (cmiArgs.exportDir !== null) {
+      await exportTeacherPool(teachers.pool, cmiArgs.exportDir);
+      say(`teachers  exported to ${resolve(cmiArgs.exportDir)}`);
+    }
+  }
+  const cmiPlugin = teachers
+    ? createCmiPlugin({ weight: cmiArgs!.weight, space: cmiArgs!.space, temperature: cmiArgs!.temperature, pool: teachers.pool, ownsPool: true })
+    : null;
+  const teacherRecords = teachers?.pool.teachers.map((t) => ({ testAccuracy: t.testAccuracy, epochs: t.epochs, seed: t.seed })) ?? null;
+
+  createOutDir(outDir);
+  writeFileSync(metricsPath, '');
+  mkdirSync(snapshotDir, { recursive: true });
 
   const metricLines: Record<string, unknown>[] = [];
   const evals: Record<string, unknown>[] = [];
   let lastLosses: Record<string, number> = {};
+  let lastMetrics: Record<string, number | number[]> = {};
+  let shownLosses: Record<string, number> = {};
   const recentMs: number[] = [];
   const startedAt = new Date();
 
-  const run = new DistillationRun({
+  run = new DistillationRun({
     config,
     subset,
     method: dmMethod(),
+    plugins: cmiPlugin ? [cmiPlugin] : [],
     onEvent: (e) => {
       switch (e.type) {
         case 'metrics': {
           lastLosses = e.losses;
+          lastMetrics = e.metrics;
+          shownLosses = { ...e.losses };
+          // at λ = 0 the loss term is 0 by construction; the raw CMI is what is worth seeing
+          if (cmiArgs?.weight === 0) delete shownLosses.cmi;
+          if (typeof e.metrics.cmi === 'number') shownLosses['CMI(S)'] = e.metrics.cmi;
           recentMs.push(e.ms);
           if (recentMs.length > 20) recentMs.shift();
-          const line: Record<string, unknown> = { iteration: e.iteration, losses: e.losses, ms: round(e.ms, 3) };
-          if (Object.keys(e.metrics).length > 0) line.metrics = e.metrics;
+          // plugin metrics (cmi, cmi_real, cmi_per_class…) sit beside the losses: losses.cmi = λ·cmi
+          const line: Record<string, unknown> = { iteration: e.iteration, losses: e.losses, ...e.metrics, ms: round(e.ms, 3) };
           metricLines.push(line);
           appendFileSync(metricsPath, JSON.stringify(line) + '\n');
           break;
@@ -151,9 +220,9 @@ export async function distillCommand(argv: string[]): Promise<number> {
             // it/s of the distillation steps themselves (evaluations excluded), over the
             // last 20 iterations: follows speed changes and stays smooth
             const rate = recentMs.length ? 1000 / (recentMs.reduce((a, b) => a + b, 0) / recentMs.length) : 0;
-            progress.update(iterationLine(e.done, e.total, lastLosses, rate, e.etaMs), e.done === e.total || e.done === 1);
+            progress.update(iterationLine(e.done, e.total, shownLosses, rate, e.etaMs), e.done === e.total || e.done === 1);
           } else {
-            const it = run.iterationsDone;
+            const it = run!.iterationsDone;
             progress.update(
               `evaluating iteration ${it}: epoch ${e.done}/${e.total} (${config.evalModels} model${config.evalModels === 1 ? '' : 's'} × ${config.evalEpochs + 1})  ETA ${formatDuration(e.etaMs)}`,
               e.done === e.total,
@@ -183,20 +252,7 @@ export async function distillCommand(argv: string[]): Promise<number> {
     },
   });
 
-  // Ctrl-C: first one stops gracefully (summary and zip still written), a second one quits.
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) {
-      progress.clear();
-      process.stderr.write('distillery: interrupted\n');
-      process.exit(EXIT_INTERRUPTED);
-    }
-    interrupted = true;
-    say('stopping after this iteration… (Ctrl-C again to quit at once)');
-    run.stop();
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  if (interrupted) run.stop(); // Ctrl-C came between the teachers and the run
 
   let result: Awaited<ReturnType<typeof run.run>> | null = null;
   let failure: unknown = null;
@@ -205,8 +261,7 @@ export async function distillCommand(argv: string[]): Promise<number> {
   } catch (err) {
     failure = err;
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    offSigint();
   }
   progress.clear();
 
@@ -221,10 +276,20 @@ export async function distillCommand(argv: string[]): Promise<number> {
     backend: backendSummary(backend),
     adapter: backend.adapter ?? null,
     dataset: datasetSummary,
+    cmi: cmiArgs ? cmiSummary(cmiArgs) : null,
+    teachers: teacherRecords,
+    teacherCache: teachers?.cacheFolder ?? null,
+    teachersFromCache: teachers ? teachers.source === 'cache' : null,
+    teachersSource: teachers?.source ?? null,
+    teachersKey: teachers?.pool.key ?? null,
+    teachersMs: teachers ? round(teachers.ms, 1) : null,
     final: {
       iteration: result?.iterations ?? synthetic?.iteration ?? 0,
       accuracy: result?.accuracy ? { mean: result.accuracy.mean, std: result.accuracy.std, values: result.accuracy.values } : null,
       losses: lastLosses,
+      ...(cmiArgs
+        ? { cmi: typeof lastMetrics.cmi === 'number' ? lastMetrics.cmi : null, cmi_real: typeof lastMetrics.cmi_real === 'number' ? lastMetrics.cmi_real : null }
+        : {}),
     },
     evals,
     timings: result
@@ -258,6 +323,8 @@ export async function distillCommand(argv: string[]): Promise<number> {
         backend: backendSummary(backend),
         versions: vers,
         dataset: datasetSummary,
+        cmi: summary.cmi,
+        teachers: teacherRecords,
         accuracy: summary.final.accuracy,
         evals,
         timings: summary.timings,
@@ -277,6 +344,68 @@ export async function distillCommand(argv: string[]): Promise<number> {
   );
   say(`wrote     ${join(outDir, 'summary.json')}, metrics.jsonl${evals.length ? ', evals.jsonl' : ''}, synthetic.zip`);
   return r.state === 'stopped' || interrupted ? EXIT_INTERRUPTED : EXIT_OK;
+}
+
+/** "λ 8000, feature space, T 1, 1 teacher × 20 epochs (ConvNet-3 width 128)". */
+function describeCmi(c: CmiArgs, config: DistillConfig): string {
+  const pool =
+    c.importDir !== null
+      ? `teachers from ${c.importDir}`
+      : `${plural(c.teachers, 'teacher')} × ${plural(c.teacherEpochs, 'epoch')} (ConvNet-${config.net.depth} width ${config.net.width}, seed ${c.teacherSeed})`;
+  const lambda = c.weight === 0 ? 'λ 0 (metric only: no gradient)' : `λ ${c.weight}`;
+  return `${lambda}, ${c.space} space, T ${c.temperature}, ${pool}`;
+}
+
+function cmiSummary(c: CmiArgs) {
+  return { weight: c.weight, space: c.space, teachers: c.teachers, teacherEpochs: c.teacherEpochs, temperature: c.temperature, teacherSeed: c.teacherSeed };
+}
+
+/** The pool, with a progress line while training and one line saying where it came from. */
+async function getTeachers(
+  c: CmiArgs,
+  config: DistillConfig,
+  subset: Parameters<typeof obtainTeachers>[0]['subset'],
+  datasetName: string,
+  realCount: number,
+  progress: Progress,
+  shouldStop: () => boolean,
+): Promise<ObtainedTeachers> {
+  const cacheDir = resolve(c.cache ?? teacherCacheDir());
+  let trainingSince: number | null = null;
+  const got = await obtainTeachers({
+    subset,
+    dataset: datasetName,
+    realPerClass: config.realPerClass,
+    net: config.net,
+    count: c.teachers,
+    epochs: c.teacherEpochs,
+    seed: c.teacherSeed,
+    cacheDir,
+    importDir: c.importDir,
+    countGiven: c.teachersGiven,
+    shouldStop,
+    onNote: (m) => progress.log(`note      ${m}`),
+    onProgress: (done, total, what) => {
+      if (/^loaded /.test(what)) return; // said below
+      if (/^teacher \d+\/\d+: test accuracy/.test(what)) return progress.log(`teachers  ${what}`);
+      if (!/^teacher \d+\/\d+: epoch/.test(what)) return progress.log(`note      ${what}`); // cache trouble
+      if (trainingSince === null) {
+        trainingSince = performance.now();
+        progress.log(
+          `teachers  training ${plural(c.teachers, 'teacher')} × ${plural(c.teacherEpochs, 'epoch')} on ${realCount} real images (none cached in ${cacheDir} for this data and settings)`,
+        );
+      }
+      const eta = ((performance.now() - trainingSince) / done) * (total - done);
+      progress.update(`teachers  ${what}  (${done}/${total} epochs)  ETA ${formatDuration(eta)}`, done === total);
+    },
+  });
+  progress.clear();
+  const accs = got.pool.teachers.map((t) => pct(t.testAccuracy)).join(', ');
+  const k = got.pool.teachers.length;
+  if (got.source === 'cache') progress.log(`teachers  loaded ${k} from cache ${got.cacheFolder} (test accuracy ${accs})`);
+  else if (got.source === 'import') progress.log(`teachers  imported ${k} from ${resolve(c.importDir!)} (test accuracy ${accs})`);
+  else progress.log(`teachers  trained ${plural(k, 'teacher')} in ${formatDuration(got.ms)} (test accuracy ${accs}), cached in ${got.cacheFolder}`);
+  return got;
 }
 
 function summarizeDataset(
@@ -302,6 +431,10 @@ function summarizeDataset(
 
 export function backendSummary(b: BackendChoice) {
   return { name: b.name, reason: b.reason, adapter: b.adapter ?? null, detail: b.detail ?? null, tried: b.tried };
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 function listClasses(names: string[]): string {

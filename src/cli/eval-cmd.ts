@@ -18,9 +18,8 @@ import { EVAL_HELP } from './help';
 import { Progress, formatDuration } from './progress';
 import { versions } from './versions';
 import { mixSeed } from '../engine/tensors';
-
-/** run.ts's EVAL_STREAM tag (tests/unit/cli-e2e checks that eval reproduces a run's accuracy). */
-const RUN_EVAL_STREAM = 0xe7a1;
+// the run's evaluation seed tag (tests/unit/cli-e2e checks that eval reproduces a run's accuracy)
+import { EVAL_STREAM as RUN_EVAL_STREAM } from '../engine/run';
 
 /** Flags whose value, when not given, comes from the zip's recorded config. */
 const FROM_ZIP: [flag: string, apply: (c: DistillConfig, z: DistillConfig) => void][] = [

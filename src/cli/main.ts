@@ -1,6 +1,6 @@
 /**
  * `distillery` — the headless command line on the same engine as the browser
- * app. Commands: datasets, distill, eval. Errors print one line on stderr
+ * app. Commands: datasets, distill, eval, bench. Errors print one line on stderr
  * (`distillery: error: …`) and exit 2 for usage errors, 1 otherwise; a stack
  * trace only with --verbose. Command modules load lazily so that help and
  * usage errors answer before tfjs is imported.
@@ -30,11 +30,13 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./distill-cmd')).distillCommand(rest);
       case 'eval':
         return await (await import('./eval-cmd')).evalCommand(rest);
+      case 'bench':
+        return await (await import('./bench-cmd')).benchCommand(rest);
       default:
         throw new UsageError(
           command.startsWith('-')
             ? `unknown option ${command} before a command (see distillery --help)`
-            : `unknown command '${command}' (expected datasets, distill or eval; see distillery --help)`,
+            : `unknown command '${command}' (expected datasets, distill, eval or bench; see distillery --help)`,
         );
     }
   } catch (err) {

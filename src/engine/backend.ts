@@ -5,8 +5,15 @@
  * the same function; what differs between them comes in through `env`
  * (the Node WebGPU installer, the location of the wasm binaries).
  *
- * auto, browser: webgpu → webgl → wasm → cpu.   auto, Node: webgpu → cpu
- * (Node has no WebGL; wasm only when asked, see below). A backend counts as
+ * auto, browser: webgpu → webgl → wasm → cpu.
+ * auto, Node: webgpu on a hardware adapter → wasm → webgpu on a software
+ * adapter → cpu. Node has no WebGL, and on a machine without a GPU Dawn's only
+ * adapter is SwiftShader, Vulkan emulated on the CPU. Measured on a 2-core x86
+ * box (`distillery bench train`, ConvNet-3 width 32, batch 64): wasm SIMD
+ * (with src/engine/wasm's kernels) 9.8 GFLOP/s, SwiftShader 0.13, the cpu
+ * backend 0.04; so auto passes over a software adapter while wasm works, and
+ * still prefers it to cpu. An explicit `webgpu` uses whatever adapter there
+ * is (the fused CMI kernels can be tested on SwiftShader). A backend counts as
  * available only if it initialises AND a tiny probe computes correctly: a
  * forward matMul, the input gradient through conv/pool/gather (what
  * distillation needs: gradients reach the synthetic pixels) and the weight
@@ -69,20 +76,31 @@ export interface BackendChoice {
 const isNode = (): boolean =>
   typeof process !== 'undefined' && typeof process.versions === 'object' && !!process.versions?.node;
 
-type Attempt = { ok: true; adapter?: AdapterDescription; detail?: string } | { ok: false; error: string };
+type Attempt =
+  | { ok: true; adapter?: AdapterDescription; detail?: string }
+  | { ok: false; error: string; /** set when a software adapter was passed over */ software?: AdapterDescription };
 
 export async function selectBackend(pref: BackendName, env: BackendEnv = {}): Promise<BackendChoice> {
   const node = isNode();
   const known: BackendName[] = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'];
   if (!known.includes(pref)) throw new UserError(`unknown backend '${pref}' (expected one of ${known.join(', ')})`);
 
-  const chain: Exclude<BackendName, 'auto'>[] =
-    pref !== 'auto' ? [pref] : node ? ['webgpu', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
+  // Node auto: a software WebGPU adapter is passed over at first and comes back after wasm (see the header)
+  type Step = { name: Exclude<BackendName, 'auto'>; skipSoftware?: boolean; onlyIfSoftware?: boolean };
+  const chain: Step[] =
+    pref !== 'auto'
+      ? [{ name: pref }]
+      : node
+        ? [{ name: 'webgpu', skipSoftware: true }, { name: 'wasm' }, { name: 'webgpu', onlyIfSoftware: true }, { name: 'cpu' }]
+        : [{ name: 'webgpu' }, { name: 'webgl' }, { name: 'wasm' }, { name: 'cpu' }];
   const tried: { name: string; error: string }[] = [];
+  let softwareAdapter: AdapterDescription | null = null;
 
-  for (const name of chain) {
-    const attempt = await activate(name, env, node);
+  for (const { name, skipSoftware = false, onlyIfSoftware = false } of chain) {
+    if (onlyIfSoftware && !softwareAdapter) continue;
+    const attempt = await activate(name, env, node, skipSoftware);
     if (!attempt.ok) {
+      if (attempt.software) softwareAdapter = attempt.software;
       tried.push({ name, error: attempt.error });
       continue;
     }
@@ -94,19 +112,42 @@ export async function selectBackend(pref: BackendName, env: BackendEnv = {}): Pr
       tried.push({ name, error: `cannot train: ${capabilities.problems.join('; ')}` });
       continue;
     }
-    let reason =
-      pref === 'auto'
-        ? tried.length === 0
-          ? `${name}: first choice, available`
-          : `${name}: ${tried.map((t) => `${t.name} unavailable`).join(', ')}`
-        : `${name}: requested`;
-    // A software adapter runs WebGPU on the CPU: correct, but no faster than the cpu backend.
-    if (attempt.adapter && isSoftwareAdapter(attempt.adapter)) reason += ' (software adapter: expect CPU speed)';
+    const reason = pref === 'auto' ? autoReason(name, attempt, tried, softwareAdapter) : requestedReason(name, attempt);
     return { name, reason, adapter: attempt.adapter, detail: attempt.detail, tried, capabilities };
   }
 
   const why = tried.map((t) => `${t.name}: ${t.error}`).join('; ');
   throw new UserError(pref === 'auto' ? `no usable tfjs backend (${why})` : `backend ${pref} is not available (${tried[0]?.error ?? 'unknown reason'})`);
+}
+
+/** "auto: wasm (simd build, 1 thread) — WebGPU adapter is SwiftShader (software); …". */
+function autoReason(
+  name: string,
+  attempt: Extract<Attempt, { ok: true }>,
+  tried: { name: string; error: string }[],
+  software: AdapterDescription | null,
+): string {
+  const what = `auto: ${name}${attempt.detail ? ` (${attempt.detail})` : ''}`;
+  const others = tried.filter((t) => !(software && t.name === 'webgpu')).map((t) => `${t.name} unavailable`);
+  if (attempt.adapter && isSoftwareAdapter(attempt.adapter))
+    return `${what} — software adapter ${adapterName(attempt.adapter)}, used because ${others.join(', ')}: expect CPU speed`;
+  if (tried.length === 0) return `${what} — first choice, available`;
+  if (software && name === 'wasm')
+    return `${what} — WebGPU adapter is ${adapterName(software)} (software, on the CPU); wasm SIMD is tens of times faster there`;
+  return `${what} — ${tried.map((t) => `${t.name} unavailable`).join(', ')}`;
+}
+
+function requestedReason(name: string, attempt: Extract<Attempt, { ok: true }>): string {
+  // A software adapter runs WebGPU on the CPU: correct, but slow (wasm is far faster there).
+  const soft = attempt.adapter && isSoftwareAdapter(attempt.adapter) ? ` (software adapter ${adapterName(attempt.adapter)}: expect CPU speed)` : '';
+  return `${name}: requested${soft}`;
+}
+
+/** "SwiftShader", "llvmpipe", or the vendor/architecture as reported. */
+function adapterName(a: AdapterDescription): string {
+  const m = /swiftshader|llvmpipe|lavapipe|softpipe|warp/i.exec(`${a.architecture} ${a.vendor} ${a.description}`);
+  if (m) return m[0].toLowerCase() === 'swiftshader' ? 'SwiftShader' : m[0];
+  return [a.vendor, a.architecture].filter((s) => s && s !== 'unknown').join(' ') || a.description || 'unknown';
 }
 
 /**
@@ -124,7 +165,7 @@ export function assertCapabilities(choice: BackendChoice, needs: { distill?: boo
     );
 }
 
-async function activate(name: Exclude<BackendName, 'auto'>, env: BackendEnv, node: boolean): Promise<Attempt> {
+async function activate(name: Exclude<BackendName, 'auto'>, env: BackendEnv, node: boolean, skipSoftware: boolean): Promise<Attempt> {
   try {
     switch (name) {
       case 'cpu':
@@ -151,14 +192,14 @@ async function activate(name: Exclude<BackendName, 'auto'>, env: BackendEnv, nod
         return { ok: true, detail: v ? `${v.variant} build, ${v.threads} thread${v.threads === 1 ? '' : 's'}` : undefined };
       }
       case 'webgpu':
-        return await activateWebGPU(env, node);
+        return await activateWebGPU(env, node, skipSoftware);
     }
   } catch (err) {
     return { ok: false, error: firstLine(err) };
   }
 }
 
-async function activateWebGPU(env: BackendEnv, node: boolean): Promise<Attempt> {
+async function activateWebGPU(env: BackendEnv, node: boolean, skipSoftware: boolean): Promise<Attempt> {
   let adapter: AdapterDescription | undefined;
   if (node) {
     if (!env.nodeWebGPU) return { ok: false, error: 'no WebGPU in this Node process (no installer given)' };
@@ -166,6 +207,13 @@ async function activateWebGPU(env: BackendEnv, node: boolean): Promise<Attempt> 
     const found = await env.nodeWebGPU(reasons);
     if (!found) return { ok: false, error: reasons.join('; ') || 'no WebGPU adapter' };
     adapter = pickAdapter(found.adapterInfo);
+    // decided before tfjs-backend-webgpu initialises: nothing to undo when passing over it
+    if (skipSoftware && isSoftwareAdapter(adapter))
+      return {
+        ok: false,
+        error: `the only adapter is ${adapterName(adapter)}, a software driver on the CPU (choose it with --backend webgpu)`,
+        software: adapter,
+      };
   } else {
     const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
     if (!gpu) return { ok: false, error: 'this browser does not expose WebGPU (navigator.gpu is missing)' };

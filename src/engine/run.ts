@@ -93,7 +93,8 @@ export interface RunOptions {
 // stream tags, so that init, iterations and evaluation draw independent numbers
 const INIT_STREAM = 0x1a17;
 const STEP_STREAM = 0x57e9;
-const EVAL_STREAM = 0xe7a1;
+/** Evaluations are seeded mixSeed(config.seed, EVAL_STREAM): `distillery eval` derives the same seed to reproduce a run's accuracy. */
+export const EVAL_STREAM = 0xe7a1;
 
 export class DistillationRun {
   readonly config: DistillConfig;

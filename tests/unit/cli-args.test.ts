@@ -3,7 +3,7 @@
  * errors, --help covering every flag, and the progress line.
  */
 import { describe, expect, it } from 'vitest';
-import { DISTILL_FLAGS, EVAL_FLAGS, flagHelp, parseClasses, parseDistillArgs, parseEvalArgs } from '../../src/cli/args';
+import { CMI_DEFAULTS, DISTILL_FLAGS, EVAL_FLAGS, flagHelp, parseClasses, parseDistillArgs, parseEvalArgs } from '../../src/cli/args';
 import { UsageError } from '../../src/cli/errors';
 import { Progress, formatDuration, iterationLine } from '../../src/cli/progress';
 import { PAPER_CONFIG, QUICK_CONFIG } from '../../src/engine/config';
@@ -87,6 +87,63 @@ describe('distill flags', () => {
     expect(parseClasses('0, 2')).toEqual({ indices: [0, 2] });
     expect(parseClasses('cat,dog')).toEqual({ names: ['cat', 'dog'] });
     expect(parseClasses(undefined)).toBeNull();
+  });
+});
+
+describe('CMI flags', () => {
+  const cmiOf = (line: string) => parseDistillArgs(line === '' ? [] : line.split(' '));
+
+  it('no λ and no teachers: no CMI at all', () => {
+    expect(cmiOf('').cmi).toBeNull();
+    expect(cmiOf('--cmi-weight 0').cmi).toBeNull();
+    expect(cmiOf('--teachers 0').cmi).toBeNull();
+    // flags that only matter with CMI are reported as ignored
+    expect(cmiOf('--cmi-space logit --teacher-epochs 3').ignoredCmiFlags).toEqual(['--cmi-space', '--teacher-epochs']);
+  });
+
+  it('λ > 0 turns CMI on with the documented defaults', () => {
+    expect(cmiOf('--cmi-weight 8000').cmi).toEqual({
+      weight: 8000,
+      space: 'feature',
+      teachers: CMI_DEFAULTS.teachers,
+      teachersGiven: false,
+      teacherEpochs: CMI_DEFAULTS.teacherEpochs,
+      temperature: 1,
+      teacherSeed: 0,
+      cache: null,
+      importDir: null,
+      exportDir: null,
+    });
+    expect(CMI_DEFAULTS).toMatchObject({ teachers: 1, teacherEpochs: 20 });
+  });
+
+  it('λ = 0 with teachers (or an import/export) still measures CMI', () => {
+    expect(cmiOf('--teachers 2').cmi).toMatchObject({ weight: 0, teachers: 2, teachersGiven: true });
+    expect(cmiOf('--teachers-import /t').cmi).toMatchObject({ weight: 0, importDir: '/t', teachersGiven: false });
+    expect(cmiOf('--teachers-export /t').cmi).toMatchObject({ weight: 0, exportDir: '/t', teachers: 1 });
+  });
+
+  it('reads every CMI flag', () => {
+    const c = cmiOf(
+      '--cmi-weight 2.5 --cmi-space logit --teachers 3 --teacher-epochs 7 --cmi-temperature 0.5 --teacher-seed 4 --teacher-cache /c',
+    ).cmi;
+    expect(c).toMatchObject({ weight: 2.5, space: 'logit', teachers: 3, teacherEpochs: 7, temperature: 0.5, teacherSeed: 4, cache: '/c' });
+  });
+
+  const bad: [string, RegExp][] = [
+    ['--cmi-weight -1', /^--cmi-weight must be a number ≥ 0 \(got -1\)$/],
+    ['--cmi-weight Infinity', /^--cmi-weight must be a number \(got 'Infinity'\)$/],
+    ['--cmi-space foo', /^--cmi-space must be one of feature, logit \(got 'foo'\)$/],
+    ['--cmi-weight 5 --teachers 0', /^--teachers must be at least 1 when --cmi-weight is above 0 \(got --teachers 0\)$/],
+    ['--teachers 1.5', /^--teachers must be an integer ≥ 0 \(got 1.5\)$/],
+    ['--teachers -2', /^--teachers must be an integer ≥ 0 \(got -2\)$/],
+    ['--teacher-epochs 0', /^--teacher-epochs must be an integer ≥ 1 \(got 0\)$/],
+    ['--cmi-temperature 0', /^--cmi-temperature must be a positive number \(got 0\)$/],
+    ['--teachers 0 --teachers-import /t', /^--teachers 0 turns CMI off, which leaves nothing to import$/],
+  ];
+  it.each(bad)('%s → one-line UsageError', (line, message) => {
+    expect(() => cmiOf(line)).toThrow(UsageError);
+    expect(() => cmiOf(line)).toThrow(message);
   });
 });
 

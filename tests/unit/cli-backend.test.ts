@@ -1,5 +1,6 @@
 /**
- * selectBackend: explicit choices, the auto chain's fallbacks and reasons,
+ * selectBackend: explicit choices, the auto chain's fallbacks and reasons
+ * (Node: hardware webgpu → wasm → cpu; a software adapter is passed over),
  * the capability probe (wasm cannot train), and WebGPU in Node through Dawn
  * on SwiftShader when Debian's chromium driver is installed.
  */
@@ -22,12 +23,13 @@ describe('selectBackend', () => {
     expect(() => assertCapabilities(c, { distill: true, train: true })).not.toThrow();
   });
 
-  it('auto in Node without a WebGPU installer falls back to cpu and says why', async () => {
+  it('auto in Node without a WebGPU installer takes wasm and says why', async () => {
     const c = await selectBackend('auto');
-    expect(c.name).toBe('cpu');
+    expect(c.name).toBe('wasm');
     expect(c.tried.map((t) => t.name)).toEqual(['webgpu']);
     expect(c.tried[0].error).toMatch(/no WebGPU/i);
-    expect(c.reason).toMatch(/webgpu unavailable/);
+    expect(c.reason).toMatch(/^auto: wasm \(\w+ build, \d+ threads?\) — webgpu unavailable$/);
+    await selectBackend('cpu');
   });
 
   it('auto skips webgpu when the installer finds no adapter, with the installer\'s reason', async () => {
@@ -37,8 +39,29 @@ describe('selectBackend', () => {
         return null;
       },
     });
-    expect(c.name).toBe('cpu');
+    expect(c.name).toBe('wasm');
     expect(c.tried).toEqual([{ name: 'webgpu', error: 'no usable Vulkan driver' }]);
+    await selectBackend('cpu');
+  });
+
+  it('auto in Node passes over a software (SwiftShader) adapter for wasm, before initialising webgpu', async () => {
+    let asked = 0;
+    const c = await selectBackend('auto', {
+      nodeWebGPU: async () => {
+        asked++;
+        return { adapterInfo: { vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader driver' } };
+      },
+    });
+    expect(asked).toBe(1);
+    expect(c.name).toBe('wasm');
+    expect(c.adapter).toBeUndefined();
+    expect(c.tried).toHaveLength(1);
+    expect(c.tried[0]).toMatchObject({ name: 'webgpu' });
+    expect(c.tried[0].error).toMatch(/SwiftShader, a software driver on the CPU \(choose it with --backend webgpu\)/);
+    expect(c.reason).toMatch(/^auto: wasm \(.*\) — WebGPU adapter is SwiftShader \(software, on the CPU\); wasm SIMD is /);
+    // the webgpu backend was never initialised: no navigator.gpu was installed by this fake
+    expect(tf.findBackend('webgpu')).toBeNull();
+    await selectBackend('cpu');
   });
 
   it('an explicit backend that is unavailable throws a one-line UserError', async () => {

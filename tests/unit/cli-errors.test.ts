@@ -17,7 +17,7 @@ const truncatedZip = join(tmp, 'truncated.zip');
 writeFileSync(truncatedZip, Buffer.from('PK\x03\x04\x14\x00\x00\x00garbage', 'binary'));
 
 const cases: [name: string, code: number, args: string[], message: RegExp][] = [
-  ['unknown command', 2, ['distil'], /^unknown command 'distil' \(expected datasets, distill or eval; see distillery --help\)$/],
+  ['unknown command', 2, ['distil'], /^unknown command 'distil' \(expected datasets, distill, eval or bench; see distillery --help\)$/],
   ['unknown flag', 2, ['distill', '--ipcs', '3'], /^unknown option --ipcs \(see distillery distill --help\)$/],
   ['negative number', 2, ['distill', '--ipc', '-3'], /^--ipc must be an integer ≥ 1 \(got -3\)$/],
   ['NaN', 2, ['distill', '--lr-img', 'NaN'], /^--lr-img must be a number \(got 'NaN'\)$/],
@@ -35,6 +35,16 @@ const cases: [name: string, code: number, args: string[], message: RegExp][] = [
     1,
     ['distill', '--real-per-class', '3', '--ipc', '5', '--classes', '0', '--backend', 'cpu'],
     /^--ipc 5 is more than the 3 training images of class '[^']+' \(.*--init noise\)$/,
+  ],
+  ['negative CMI weight', 2, ['distill', '--cmi-weight', '-1'], /^--cmi-weight must be a number ≥ 0 \(got -1\)$/],
+  ['unknown CMI space', 2, ['distill', '--cmi-space', 'foo'], /^--cmi-space must be one of feature, logit \(got 'foo'\)$/],
+  ['no teachers for λ > 0', 2, ['distill', '--cmi-weight', '10', '--teachers', '0'], /^--teachers must be at least 1 when --cmi-weight is above 0 \(got --teachers 0\)$/],
+  ['teacher epochs 0', 2, ['distill', '--cmi-weight', '10', '--teacher-epochs', '0'], /^--teacher-epochs must be an integer ≥ 1 \(got 0\)$/],
+  [
+    'teacher import from a missing folder',
+    1,
+    ['distill', '--classes', '0', '--ipc', '1', '--backend', 'cpu', '--teachers-import', join(tmp, 'no-such-pool'), '--out', join(tmp, 'never')],
+    /^--teachers-import .*no-such-pool: no such folder$/,
   ],
   ['eval without --synthetic', 2, ['eval'], /^eval needs --synthetic FILE\.zip/],
   ['eval of a missing zip', 1, ['eval', '--synthetic', join(tmp, 'nope.zip')], /nope\.zip: no such file$/],
@@ -65,14 +75,15 @@ describe('CLI bad input', () => {
     expect(none.stdout).toMatch(/Usage:/);
     const help = await runCli(['--help']);
     expect(help.code).toBe(0);
-    for (const c of ['datasets', 'distill', 'eval']) expect(help.stdout).toContain(`distillery ${c}`);
+    for (const c of ['datasets', 'distill', 'eval', 'bench']) expect(help.stdout).toContain(`distillery ${c}`);
   });
 
   it('distill --help lists every flag with its default', async () => {
     const r = await runCli(['distill', '--help']);
     expect(r.code).toBe(0);
     for (const flag of ['dataset', 'classes', 'real-per-class', 'method', 'ipc', 'iterations', 'batch-real', 'lr-img', 'init', 'no-dsa',
-      'width', 'depth', 'norm', 'pooling', 'eval-every', 'eval-models', 'eval-epochs', 'backend', 'seed', 'snapshot-every', 'out', 'preset', 'verbose'])
+      'width', 'depth', 'norm', 'pooling', 'eval-every', 'eval-models', 'eval-epochs', 'backend', 'seed', 'snapshot-every', 'out', 'preset', 'verbose',
+      'cmi-weight', 'cmi-space', 'teachers', 'teacher-epochs', 'cmi-temperature', 'teacher-cache', 'teachers-import', 'teachers-export'])
       expect(r.stdout).toMatch(new RegExp(`--${flag}\\b`));
     expect(r.stdout).toMatch(/--batch-real N\s+real images per class per iteration \[default: 256; quick: 32\]/);
   });
