@@ -3,24 +3,11 @@
  * project's wasm kernels (src/engine/wasm: Conv2DBackpropFilter …) registered:
  * the same suite and f64 reference as the cpu run.
  */
-import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { afterAll, beforeAll, describe } from 'vitest';
-import { registerWasmKernels } from '../../src/engine/wasm';
+import { describe } from 'vitest';
 import { defineGradSuite } from './grad-suite';
-
-const WASM_DIR = fileURLToPath(new URL('../../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url));
+import { useWasmBackend } from './wasm-backend';
 
 describe('wasm', () => {
-  beforeAll(async () => {
-    registerWasmKernels();
-    setWasmPaths(WASM_DIR);
-    await tf.setBackend('wasm');
-    await tf.ready();
-  });
-  afterAll(async () => {
-    await tf.setBackend('cpu');
-  });
+  useWasmBackend();
   defineGradSuite({ tol: 2e-3 });
 });

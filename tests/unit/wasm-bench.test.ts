@@ -3,19 +3,12 @@
  * hand computation, and a tiny run on wasm and cpu that reports consistent
  * figures and leaves no tensors behind.
  */
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { benchSpec, benchTrain, trainStepFlops } from '../../src/engine/bench/train';
+import { useWasmBackend } from './wasm-backend';
 
-beforeAll(() => {
-  setWasmPaths(fileURLToPath(new URL('../../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url)));
-});
-
-afterAll(async () => {
-  await tf.setBackend('cpu');
-});
+useWasmBackend({ activate: false });
 
 describe('benchTrain', () => {
   it('counts 3 × the forward multiply-adds × 2 (hand-computed for width 8)', () => {

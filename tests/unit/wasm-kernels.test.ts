@@ -5,26 +5,15 @@
  * ConvNet family and tf.conv2d users hit, the gather gradient
  * (UnsortedSegmentSum), and a whole tiny ConvNet's training gradient.
  */
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/engine/rng';
 import { convNetLogits, disposeParams, initConvNet, type ConvNetSpec } from '../../src/engine/models/convnet';
 import { registerWasmKernels, wasmVariant, WASM_KERNEL_NAMES } from '../../src/engine/wasm';
 import { configureFilterGrad, type FilterGradMode } from '../../src/engine/wasm/conv';
+import { useWasmBackend } from './wasm-backend';
 
-const WASM_DIR = fileURLToPath(new URL('../../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url));
-
-beforeAll(async () => {
-  registerWasmKernels();
-  setWasmPaths(WASM_DIR);
-  expect(await tf.setBackend('wasm')).toBe(true);
-});
-
-afterAll(async () => {
-  await tf.setBackend('cpu');
-});
+useWasmBackend();
 
 function randn(shape: number[], seed: number): { shape: number[]; data: Float32Array } {
   const rng = new Rng(seed);
