@@ -63,7 +63,13 @@ export function pixelData(
 export interface TrainOptions {
   spec: ConvNetSpec;
   data: TrainData;
-  /** E: trains E+1 epochs (reference schedule). */
+  /**
+   * 'protocol' (default): E+1 epochs, lr ÷10 and momentum reset after epoch E//2+1 (the
+   * reference evaluation). 'constant': exactly E epochs at a constant lr (the reference's
+   * pre-training of CMI teachers).
+   */
+  schedule?: 'protocol' | 'constant';
+  /** E (see schedule). */
   epochs: number;
   lr: number;
   batch: number;
@@ -108,8 +114,10 @@ export async function trainClassifier(opts: TrainOptions): Promise<TrainResult> 
   let stopped = false;
   let lastLoss = NaN;
   try {
-    for (let ep = 0; ep <= epochs && !stopped; ep++) {
-      opt.lr = evalLrAt(ep, epochs, opts.lr);
+    const constant = opts.schedule === 'constant';
+    const passes = constant ? epochs : epochs + 1;
+    for (let ep = 0; ep < passes && !stopped; ep++) {
+      opt.lr = constant ? opts.lr : evalLrAt(ep, epochs, opts.lr);
       rng.shuffle(order);
       const losses: tf.Scalar[] = [];
       for (let s = 0; s < data.count; s += batch) {
@@ -139,7 +147,7 @@ export async function trainClassifier(opts: TrainOptions): Promise<TrainResult> 
       tf.dispose([mean, ...losses]);
       if (stopped) break;
       epochsDone = ep + 1;
-      if (resetsAfterEpoch(ep, epochs)) opt.reset(); // the reference re-creates its optimiser here
+      if (!constant && resetsAfterEpoch(ep, epochs)) opt.reset(); // the reference re-creates its optimiser here
       opts.onEpoch?.(ep, lastLoss);
     }
   } catch (e) {

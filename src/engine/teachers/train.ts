@@ -2,22 +2,14 @@
  * Training one CMI teacher: a ConvNet trained on the subset's real training
  * images the way the reference pre-trains its pool (CMIDD `pretrain/pre_model.py`):
  * SGD lr 0.01 constant, momentum 0.9, weight decay 0.001, batch 256 reshuffled
- * every epoch, cross-entropy, no augmentation. (Unlike eval/train.ts there is
- * no lr drop and no DSA, hence a loop of its own.)
+ * every epoch, cross-entropy, no augmentation: eval/train.ts's trainer with its
+ * 'constant' schedule and no DSA.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { RealPool } from '../data/subset';
-import {
-  convNetLogits,
-  disposeParams,
-  initBatchNormState,
-  initConvNet,
-  type BatchNormState,
-  type ConvNetParams,
-  type ConvNetSpec,
-} from '../models/convnet';
+import { trainClassifier, type TrainData } from '../eval/train';
+import { disposeParams, type BatchNormState, type ConvNetParams, type ConvNetSpec } from '../models/convnet';
 import type { Rng } from '../rng';
-import { SgdMomentum, yieldToEventLoop } from '../tensors';
 
 export interface TeacherTrainOptions {
   spec: ConvNetSpec;
@@ -86,56 +78,30 @@ function realBatch(real: RealPool, index: { labels: Int32Array; position: Int32A
 }
 
 export async function trainTeacher(opts: TeacherTrainOptions): Promise<TrainedTeacher> {
-  const { spec, real, batch, rng } = opts;
-  const index = realPoolIndex(real);
-  const n = index.labels.length;
-  if (n === 0) throw new RangeError('trainTeacher: no real training images');
-  const init = initConvNet(spec, rng);
-  const params: ConvNetParams = {};
-  for (const [k, t] of Object.entries(init)) params[k] = tf.variable(t, true);
-  disposeParams(init);
-  const vars = Object.values(params) as tf.Variable[];
-  const bnState = initBatchNormState(spec);
-  const opt = new SgdMomentum(opts.lr, opts.momentum, opts.weightDecay);
-  const order = Array.from({ length: n }, (_, i) => i);
-  let stopped = false;
-  let lastLoss = NaN;
-  try {
-    for (let ep = 0; ep < opts.epochs && !stopped; ep++) {
-      rng.shuffle(order);
-      const losses: tf.Scalar[] = [];
-      for (let s = 0; s < n; s += batch) {
-        const idx = order.slice(s, s + batch);
-        const x = realBatch(real, index, idx);
-        const y = tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(idx, (i) => index.labels[i]), 'int32'), spec.numClasses));
-        const { value, grads } = tf.variableGrads(
-          () => tf.losses.softmaxCrossEntropy(y, convNetLogits(params, spec, x, { training: true, bnState })) as tf.Scalar,
-          vars,
-        );
-        opt.step(vars, grads);
-        tf.dispose([x, y, ...Object.values(grads)]);
-        losses.push(value);
-        await yieldToEventLoop();
-        if (opts.shouldStop?.()) {
-          stopped = true;
-          break;
-        }
-      }
-      // one read per epoch bounds the GPU queue and gives the epoch's loss
-      const mean = tf.tidy(() => tf.mean(tf.stack(losses)));
-      lastLoss = (await mean.data())[0];
-      tf.dispose([mean, ...losses]);
-      if (!stopped) opts.onEpoch?.(ep, lastLoss);
-    }
-  } catch (e) {
-    tf.dispose([...vars, ...Object.values(bnState)]);
-    throw e;
-  } finally {
-    opt.dispose();
-  }
-  // Frozen from here on: plain tensors sharing the variables' data (no copy).
+  const trained = await trainClassifier({
+    spec: opts.spec,
+    data: realPoolData(opts.real),
+    schedule: 'constant',
+    epochs: opts.epochs,
+    lr: opts.lr,
+    momentum: opts.momentum,
+    weightDecay: opts.weightDecay,
+    batch: opts.batch,
+    dsa: null,
+    rng: opts.rng,
+    onEpoch: opts.onEpoch,
+    shouldStop: opts.shouldStop,
+  });
+  // Frozen from here on: plain tensors, not variables.
   const frozen: ConvNetParams = {};
-  for (const [k, v] of Object.entries(params)) frozen[k] = tf.clone(v);
-  tf.dispose(vars);
-  return { params: frozen, bnState, stopped, lastLoss };
+  for (const [k, v] of Object.entries(trained.params)) frozen[k] = tf.clone(v);
+  disposeParams(trained.params);
+  return { params: frozen, bnState: trained.bnState, stopped: trained.stopped, lastLoss: trained.lastLoss };
+}
+
+/** The pool's real images as training data (global class-major indices). */
+function realPoolData(real: RealPool): TrainData {
+  const index = realPoolIndex(real);
+  if (index.labels.length === 0) throw new RangeError('trainTeacher: no real training images');
+  return { count: index.labels.length, labels: index.labels, batch: (idx) => realBatch(real, index, idx) };
 }
