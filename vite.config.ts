@@ -5,12 +5,14 @@
  *   preview: SharedArrayBuffer, hence tfjs-backend-wasm's threads, needs it.
  *   Everything the app loads is same-origin (the dataset proxy below exists so
  *   that remote datasets are fetched same-origin too).
+ * - /api/dataset/*: the catalog proxy (src/devserver/datasetProxy.ts) on dev and preview.
  * - Workers are ES modules (the compute worker imports tfjs and the engine).
  * - `?raw` imports of shaders and `?url` imports of tfjs' .wasm files are Vite
  *   built-ins; the worker hands the .wasm URLs to tfjs with setWasmPaths.
  */
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
+import { datasetProxyPlugin } from './src/devserver/datasetProxy';
 
 const port = Number(process.env.PORT || 5173);
 const host = '127.0.0.1';
@@ -23,7 +25,8 @@ const isolationHeaders = {
 };
 
 export default defineConfig({
-  plugins: [react()],
+  // the catalog datasets, fetched same-origin by the worker (src/engine/data/browserFetch.ts)
+  plugins: [react(), datasetProxyPlugin()],
   worker: { format: 'es' },
   server: { host, port, headers: isolationHeaders },
   preview: { host, port, headers: isolationHeaders },

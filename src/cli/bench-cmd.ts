@@ -30,6 +30,7 @@ interface Bench {
   run(get: (name: string) => number | string, log: Progress): Promise<object>;
 }
 
+const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(1)} ms`);
 const round = (v: number, d: number) => (Number.isFinite(v) ? Math.round(v * 10 ** d) / 10 ** d : v);
 
 function machine() {
@@ -127,7 +128,14 @@ const BENCHES: Record<string, Bench> = {
           weight,
           dsa: !get('no-dsa'),
           seed: get('seed') as number,
-          onRound: (done, total) => log.update(`bench overhead: round ${done}/${total}`, done === total),
+          // rounds take minutes on a software adapter: every one is logged (stderr), warm-up ones marked
+          onIteration: (which, round, ms) => log.update(`bench overhead: round ${round}: ${which} iteration ${(ms / 1000).toFixed(2)} s`, true),
+          onRound: (done, total, ms) =>
+            log.update(
+              `bench overhead: round ${done}/${total}${done <= (get('warmup') as number) ? ' (warm-up)' : ''}: dm ${fmt(ms.dm)}, dm+cmi ${fmt(ms.dm_cmi)}, ` +
+                `cmi kernels ${fmt(ms.cmi_kernels)}, teacher fwd+bwd ${fmt(ms.teacher_fb)}`,
+              true,
+            ),
         },
         adapter,
       );

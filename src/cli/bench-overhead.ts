@@ -43,8 +43,10 @@ export interface OverheadOptions {
   weight: number;
   dsa: boolean;
   seed: number;
-  /** After every round. */
-  onRound?: (done: number, total: number) => void;
+  /** After every round, with its times (ms). */
+  onRound?: (done: number, total: number, ms: { dm: number; dm_cmi: number; cmi_kernels: number; teacher_fb: number }) => void;
+  /** After each of the two iterations of a round (they are the slow part). */
+  onIteration?: (which: 'dm' | 'dm+cmi', round: number, ms: number) => void;
 }
 
 export interface OverheadResult {
@@ -96,14 +98,14 @@ interface Stepper {
 }
 
 /** Starts the run paused at its first iteration boundary; step() lets exactly one iteration through. */
-function stepper(config: DistillConfig, subset: Subset, plugins: Parameters<typeof createCmiPlugin>[0] | null): Stepper {
+function stepper(config: DistillConfig, subset: Subset, cmiOptions: Parameters<typeof createCmiPlugin>[0] | null): Stepper {
   const ready = deferred();
   let waiting: ReturnType<typeof deferred<number>> | null = null;
   const run: DistillationRun = new DistillationRun({
     config,
     subset,
     method: dmMethod(),
-    plugins: plugins ? [createCmiPlugin(plugins)] : [],
+    plugins: cmiOptions ? [createCmiPlugin(cmiOptions)] : [],
     onEvent: (e) => {
       if (e.type === 'snapshot' && e.iteration === 0) ready.resolve(); // prepare() is over, the loop comes next
       if (e.type === 'metrics') {
@@ -200,7 +202,9 @@ export async function benchOverhead(opts: OverheadOptions, adapter: string | nul
     const total = warmup + iterations;
     for (let r = 0; r < total; r++) {
       const a = await dm.step();
+      opts.onIteration?.('dm', r + 1, a);
       const b = await dmCmi.step();
+      opts.onIteration?.('dm+cmi', r + 1, b);
       const k = await timeKernels();
       const t = await timeTeacher();
       if (r >= warmup) {
@@ -209,7 +213,7 @@ export async function benchOverhead(opts: OverheadOptions, adapter: string | nul
         samples.cmi_kernels.push(k);
         samples.teacher_fb.push(t);
       }
-      opts.onRound?.(r + 1, total);
+      opts.onRound?.(r + 1, total, { dm: a, dm_cmi: b, cmi_kernels: k, teacher_fb: t });
     }
     await Promise.all([dm.done, dmCmi.done]);
   } catch (err) {

@@ -54,8 +54,18 @@ if (!Number.isInteger(port) || port <= 0 || port > 65535) {
   process.exit(2);
 }
 
+// vite.config.ts pulls in TypeScript modules through extensionless imports (the
+// dataset proxy and the engine code it uses), which Vite's default bundling
+// config loader handles; its advisory about a future loader is only noise here.
+process.env.VITE_CONFIG_NATIVE_IGNORE_WARNING ??= 'true';
+
 // Imported only now: it may have just been installed. Resolved from the project, not from this file's folder.
-const vite = await import(pathToFileURL(join(root, 'node_modules', 'vite', 'dist', 'node', 'index.js')).href);
+const viteEntry = join(root, 'node_modules', 'vite', 'dist', 'node', 'index.js');
+if (!existsSync(viteEntry)) {
+  console.error('vite is not installed (node_modules/vite is missing): run npm install, then npm start again.');
+  process.exit(1);
+}
+const vite = await import(pathToFileURL(viteEntry).href);
 let server;
 try {
   server = await vite.createServer({
@@ -66,7 +76,8 @@ try {
   });
   await server.listen();
 } catch (err) {
-  const msg = err && err.code === 'EADDRINUSE' ? `port ${port} is in use; set PORT to another port` : String(err?.message ?? err);
+  const inUse = err?.code === 'EADDRINUSE' || /already in use/i.test(String(err?.message));
+  const msg = inUse ? `port ${port} is in use; set PORT to another port (e.g. PORT=5174 npm start)` : String(err?.message ?? err);
   console.error(`Could not start the dev server: ${msg}`);
   process.exit(1);
 }
