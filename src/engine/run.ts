@@ -88,6 +88,11 @@ export interface RunOptions {
   method: Method;
   plugins?: LossPlugin[];
   onEvent: (e: RunEvent) => void;
+  /**
+   * Start from these images instead of config.init (e.g. to continue distilling an
+   * imported set): normalised NHWC float32, class-major, IPC images per class.
+   */
+  initialImages?: Float32Array;
 }
 
 // stream tags, so that init, iterations and evaluation draw independent numbers
@@ -98,6 +103,7 @@ export const EVAL_STREAM = 0xe7a1;
 
 export class DistillationRun {
   readonly config: DistillConfig;
+  private readonly startImages: Float32Array | null = null;
   private readonly subset: Subset;
   private readonly method: Method;
   private readonly plugins: LossPlugin[];
@@ -127,6 +133,16 @@ export class DistillationRun {
     const { ipc } = this.config;
     const numClasses = this.subset.train.numClasses;
     this.labels = Int32Array.from({ length: numClasses * ipc }, (_, i) => Math.floor(i / ipc));
+    if (opts.initialImages) {
+      const { height, width, channels } = this.subset.train;
+      const expected = numClasses * ipc * height * width * channels;
+      if (opts.initialImages.length !== expected) {
+        throw new UserError(
+          `the starting images hold ${opts.initialImages.length} values; ${numClasses} classes × IPC ${ipc} of ${height}×${width}×${channels} need ${expected}`,
+        );
+      }
+      this.startImages = opts.initialImages;
+    }
   }
 
   /** Pauses at the next iteration (or evaluation batch) boundary. */
@@ -351,10 +367,11 @@ export class DistillationRun {
     };
   }
 
-  /** 'real': IPC random real images per class; 'noise': standard normal in normalised space. */
+  /** The given start images, else 'real': IPC random real images per class; 'noise': standard normal in normalised space. */
   private initialImages(): tf.Tensor4D {
     const cfg = this.config;
     const pool = this.subset.train;
+    if (this.startImages) return tf.tensor4d(this.startImages, [this.labels.length, pool.height, pool.width, pool.channels]);
     const rng = new Rng(mixSeed(cfg.seed, INIT_STREAM));
     const n = pool.numClasses * cfg.ipc;
     if (cfg.init === 'noise') {

@@ -269,14 +269,8 @@ const api: WorkerApi = {
         method: dmMethod(),
         plugins: plugin ? [plugin] : [],
         onEvent: forward,
+        initialImages: init?.images, // continue from an imported set (same normalised NHWC layout)
       });
-      if (init) {
-        // DistillationRun has no custom-init option: replace its (private) initialiser on this
-        // instance so the run starts from the imported images (same normalised NHWC layout).
-        const from = init;
-        (run as unknown as { initialImages: () => tf.Tensor4D }).initialImages = () =>
-          tf.tensor4d(from.images, [from.labels.length, from.height, from.width, from.channels]);
-      }
       const { synthetic, ...summary } = await run.run();
       finished.set(opts.runId, { set: synthetic, config });
       if (finished.size > KEEP_RUNS) finished.delete(finished.keys().next().value!);

@@ -52,7 +52,10 @@ const base: DistillConfig = {
   backend: 'cpu',
 };
 
-function start(config: Partial<DistillConfig>, extra: { method?: Method; plugins?: LossPlugin[]; onEvent?: (e: RunEvent, run: DistillationRun) => void } = {}) {
+function start(
+  config: Partial<DistillConfig>,
+  extra: { method?: Method; plugins?: LossPlugin[]; initialImages?: Float32Array; onEvent?: (e: RunEvent, run: DistillationRun) => void } = {},
+) {
   const events: RunEvent[] = [];
   const cfg = { ...base, ...config };
   const subset = makeSubset(dataset, { classes: null, realPerClass: null, seed: cfg.seed });
@@ -61,6 +64,7 @@ function start(config: Partial<DistillConfig>, extra: { method?: Method; plugins
     subset,
     method: extra.method ?? dmMethod(),
     plugins: extra.plugins,
+    initialImages: extra.initialImages,
     onEvent: (e) => {
       events.push(e);
       extra.onEvent?.(e, run);
@@ -288,5 +292,17 @@ describe('DistillationRun', () => {
     expect(saved.iteration).toBe(3);
     expect(saved.images.every(Number.isFinite)).toBe(true);
     expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('DistillationRun: starting images', () => {
+  it('starts from given images (e.g. an imported set) and refuses a wrong size', async () => {
+    const n = 2 * base.ipc * 16 * 16 * 3;
+    const given = new Rng(11).fill(n, (r) => r.normal());
+    const { run, promise } = start({ iterations: 0 }, { initialImages: given });
+    await promise;
+    const set = await run.getSynthetic();
+    expect(set.images).toEqual(given);
+    expect(() => start({}, { initialImages: new Float32Array(n - 1) })).toThrow(/need 3072/);
   });
 });
