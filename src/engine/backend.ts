@@ -133,7 +133,7 @@ function autoReason(
     return `${what} — software adapter ${adapterName(attempt.adapter)}, used because ${others.join(', ')}: expect CPU speed`;
   if (tried.length === 0) return `${what} — first choice, available`;
   if (software && name === 'wasm')
-    return `${what} — WebGPU adapter is ${adapterName(software)} (software, on the CPU); wasm SIMD is tens of times faster there`;
+    return `${what} — WebGPU adapter is ${adapterName(software)} (software, on the CPU); wasm is tens of times faster there`;
   return `${what} — ${tried.map((t) => `${t.name} unavailable`).join(', ')}`;
 }
 
