@@ -130,7 +130,7 @@ function autoReason(
   const what = `auto: ${name}${attempt.detail ? ` (${attempt.detail})` : ''}`;
   const others = tried.filter((t) => !(software && t.name === 'webgpu')).map((t) => `${t.name} unavailable`);
   if (attempt.adapter && isSoftwareAdapter(attempt.adapter))
-    return `${what} — software adapter ${adapterName(attempt.adapter)}, used because ${others.join(', ')}: expect CPU speed`;
+    return `${what} — software adapter ${adapterName(attempt.adapter)}${others.length ? `, used because ${others.join(', ')}` : ''}: expect CPU speed`;
   if (tried.length === 0) return `${what} — first choice, available`;
   if (software && name === 'wasm')
     return `${what} — WebGPU adapter is ${adapterName(software)} (software, on the CPU); wasm is tens of times faster there`;
