@@ -4,7 +4,9 @@
  * settings (through setSettings, which validates per field).
  */
 import { create } from 'zustand';
-import type { DatasetInfo, ImportedSet, SpeedProbe } from '../worker/protocol';
+import type { DatasetInfo, ImageSnapshot, ImportedSet, SpeedProbe } from '../worker/protocol';
+
+export type { ImageSnapshot };
 import { DEFAULT_SETTINGS, cloneSettings, fieldErrors, type FieldKey, type Settings } from './settings';
 
 export type RunState = 'idle' | 'starting' | 'running' | 'paused' | 'stopping' | 'done' | 'stopped' | 'error';
@@ -19,17 +21,6 @@ export interface BackendLine {
   fallback: string | null;
 }
 
-/** The synthetic set as 8-bit pixels, ready to draw. */
-export interface ImageSnapshot {
-  iteration: number;
-  /** NHWC, count·height·width·channels bytes. */
-  pixels: Uint8Array;
-  labels: Int32Array;
-  classNames: string[];
-  height: number;
-  width: number;
-  channels: number;
-}
 
 /** One iteration's numbers (what the charts plot). */
 export interface SeriesPoint {

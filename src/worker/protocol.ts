@@ -9,7 +9,7 @@
 import type { BackendChoice } from '../engine/backend';
 import type { DistillConfig } from '../engine/config';
 import type { EvalResult } from '../engine/eval/evaluate';
-import type { RunEvent, RunResult } from '../engine/run';
+import type { RunEvent, RunResult, SyntheticSet } from '../engine/run';
 
 export type CmiSpace = 'feature' | 'logit';
 
@@ -91,14 +91,11 @@ export interface StartOptions {
   fromImported?: boolean;
 }
 
+/** A synthetic set as 8-bit pixels, ready to draw (no floats: the page only renders). */
+export type ImageSnapshot = Pick<SyntheticSet, 'iteration' | 'pixels' | 'labels' | 'classNames' | 'height' | 'width' | 'channels'>;
+
 /** An imported synthetic set, ready to draw. */
-export interface ImportedSet {
-  pixels: Uint8Array;
-  labels: Int32Array;
-  classNames: string[];
-  height: number;
-  width: number;
-  channels: number;
+export interface ImportedSet extends Omit<ImageSnapshot, 'iteration'> {
   ipc: number;
   source: 'npy' | 'png';
   meta: Record<string, unknown>;
