@@ -14,9 +14,12 @@ export interface TeacherKeyInput {
   dataset: string;
   /** The subset's cap on real images per class (null = all). */
   realPerClass: number | null;
+  /** Teacher architecture (the spec's image size and classes come from the subset). */
   net: NetConfig;
   firstConvPadding?: number;
+  /** K, the number of teachers. */
   count: number;
+  /** Passes over the real training images per teacher (the reference uses 40). */
   epochs: number;
   lr: number;
   momentum: number;

@@ -9,29 +9,18 @@ import { testAccuracy } from '../eval/train';
 import { disposeParams, type ConvNetSpec } from '../models/convnet';
 import { Rng } from '../rng';
 import { mixSeed } from '../tensors';
-import { teacherPoolKey } from './key';
+import { teacherPoolKey, type TeacherKeyInput } from './key';
 import { deserializeTeacher, serializeTeacher } from './serialize';
 import { trainTeacher } from './train';
 import type { Teacher, TeacherPool, TeacherStore } from './types';
 
-export interface TeacherPoolOptions {
-  subset: Subset;
-  /** Dataset identity for the cache key ('builtin', 'cifar10', a file name…). */
-  dataset: string;
-  /** The cap on real images per class the subset was made with (null = all); part of the key. */
-  realPerClass: number | null;
-  /** Teacher architecture (the spec's image size and classes come from the subset). */
-  net: NetConfig;
-  firstConvPadding?: number;
-  /** K, the number of teachers. */
-  count: number;
-  /** Passes over the real training images per teacher (the reference uses 40). */
-  epochs: number;
-  lr?: number; // 0.01
-  momentum?: number; // 0.9
-  weightDecay?: number; // 0.001
-  batch?: number; // 256
-  seed: number;
+/** Optimiser settings with the reference's defaults (lr 0.01, momentum 0.9, weight decay 0.001, batch 256). */
+type OptimiserSettings = 'lr' | 'momentum' | 'weightDecay' | 'batch';
+
+/** What the pool is trained from (see TeacherKeyInput: every field is part of the cache key). */
+export interface TeacherPoolOptions
+  extends Omit<TeacherKeyInput, OptimiserSettings>,
+    Partial<Pick<TeacherKeyInput, OptimiserSettings>> {
   /** done/total in epochs over all teachers (total = K · epochs); `what` is a one-line status. */
   onProgress?: (done: number, total: number, what: string) => void;
   /** Polled between batches; true ends training with a TeacherTrainingStopped error. */
