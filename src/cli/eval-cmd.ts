@@ -17,9 +17,8 @@ import { EXIT_OK, UsageError } from './errors';
 import { EVAL_HELP } from './help';
 import { Progress, formatDuration } from './progress';
 import { versions } from './versions';
-import { mixSeed } from '../engine/tensors';
 // the run's evaluation seed tag (tests/unit/cli-e2e checks that eval reproduces a run's accuracy)
-import { EVAL_STREAM as RUN_EVAL_STREAM } from '../engine/run';
+import { evalSettings } from '../engine/run';
 
 /** Flags whose value, when not given, comes from the zip's recorded config. */
 const FROM_ZIP: [flag: string, apply: (c: DistillConfig, z: DistillConfig) => void][] = [
@@ -132,15 +131,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
       test: subset.test,
       // the synthetic pixels live in the zip's normalisation: the test images must too
       normalization: set.normalization,
-      net: config.net,
-      models: config.evalModels,
-      epochs: config.evalEpochs,
-      lr: config.evalLr,
-      batch: config.evalBatch,
-      dsa: config.dsa ? { strategy: config.dsaStrategy } : null,
-      // the run seeds its evaluations with mixSeed(seed, EVAL_STREAM): the same
-      // derivation here makes `eval` reproduce the run's own numbers exactly
-      seed: mixSeed(config.seed, RUN_EVAL_STREAM),
+      ...evalSettings(config), // the run's own derivation: `eval` reproduces its numbers exactly
       onProgress: (done, total) => {
         if (quiet) return;
         const el = performance.now() - t0;

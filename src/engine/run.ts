@@ -22,7 +22,7 @@ import { validateConfig, type DistillConfig } from './config';
 import { UserError, type Normalization } from './data/types';
 import { toPixels, type Subset } from './data/subset';
 import { dsaAugment } from './augment/dsa';
-import { evaluateSynthetic, type EvalResult } from './eval/evaluate';
+import { evaluateSynthetic, type EvalResult, type EvaluateOptions } from './eval/evaluate';
 import type { IterationContext, LossPlugin, Method } from './methods/types';
 import { Rng } from './rng';
 import { SgdMomentum, mixSeed, yieldToEventLoop } from './tensors';
@@ -98,8 +98,24 @@ export interface RunOptions {
 // stream tags, so that init, iterations and evaluation draw independent numbers
 const INIT_STREAM = 0x1a17;
 const STEP_STREAM = 0x57e9;
-/** Evaluations are seeded mixSeed(config.seed, EVAL_STREAM): `distillery eval` derives the same seed to reproduce a run's accuracy. */
-export const EVAL_STREAM = 0xe7a1;
+const EVAL_STREAM = 0xe7a1;
+
+/**
+ * The evaluation settings of a run's config (protocol.md), seeded with
+ * mixSeed(config.seed, EVAL_STREAM): every evaluation of a run uses the same
+ * nets, and `distillery eval` / the UI reproduce a run's accuracy exactly.
+ */
+export function evalSettings(config: DistillConfig): Pick<EvaluateOptions, 'net' | 'models' | 'epochs' | 'lr' | 'batch' | 'dsa' | 'seed'> {
+  return {
+    net: config.net,
+    models: config.evalModels,
+    epochs: config.evalEpochs,
+    lr: config.evalLr,
+    batch: config.evalBatch,
+    dsa: config.dsa ? { strategy: config.dsaStrategy } : null,
+    seed: mixSeed(config.seed, EVAL_STREAM),
+  };
+}
 
 export class DistillationRun {
   readonly config: DistillConfig;
@@ -230,13 +246,7 @@ export class DistillationRun {
           numClasses: this.subset.train.numClasses,
           test: this.subset.test,
           normalization: this.norm,
-          net: cfg.net,
-          models: cfg.evalModels,
-          epochs: cfg.evalEpochs,
-          lr: cfg.evalLr,
-          batch: cfg.evalBatch,
-          dsa: cfg.dsa ? { strategy: cfg.dsaStrategy } : null,
-          seed: mixSeed(cfg.seed, EVAL_STREAM),
+          ...evalSettings(cfg),
           onProgress: (done, total) => {
             const el = now() - te;
             this.emit({ type: 'progress', phase: 'eval', done, total, etaMs: (el / done) * (total - done) });

@@ -20,9 +20,8 @@ import { denormalizeToPixels, exportSyntheticZip, importSyntheticZip, type Synth
 import { dmMethod } from '../engine/methods/dm';
 import { convNetEmbed, disposeParams, flopsPerImage, initConvNet } from '../engine/models/convnet';
 import { Rng } from '../engine/rng';
-import { DistillationRun, EVAL_STREAM, type RunEvent, type SyntheticSet } from '../engine/run';
+import { DistillationRun, evalSettings, type RunEvent, type SyntheticSet } from '../engine/run';
 import { idbTeacherStore, loadOrTrainTeacherPool, type TeacherPool } from '../engine/teachers';
-import { mixSeed } from '../engine/tensors';
 import type {
   DatasetInfo,
   DatasetSource,
@@ -367,13 +366,8 @@ const api: WorkerApi = {
           numClasses: set.classNames.length,
           test: subset.test,
           normalization: set.normalization,
-          net: config.net,
-          models: Math.max(1, config.evalModels),
-          epochs: config.evalEpochs,
-          lr: config.evalLr,
-          batch: config.evalBatch,
-          dsa: config.dsa ? { strategy: config.dsaStrategy } : null,
-          seed: mixSeed(config.seed, EVAL_STREAM),
+          ...evalSettings(config),
+          models: Math.max(1, config.evalModels), // asked for explicitly: at least one net
           onProgress: (done, total) => report(progress, { phase: 'eval', done, total, what: `evaluating (${Math.round(performance.now() - t0)} ms)` }),
         });
       } finally {

@@ -134,22 +134,19 @@ function parseCsv(text: string): string[][] {
   return rows.filter((r) => !(r.length === 1 && r[0] === ''));
 }
 
-function nhwcToNchw(x: Float32Array, n: number, h: number, w: number, c: number): Float32Array {
+/** NHWC ⇄ NCHW: `toChannelsFirst` picks the direction (images.npy is NCHW, the engine NHWC). */
+function transposeChannels(x: Float32Array, n: number, h: number, w: number, c: number, toChannelsFirst: boolean): Float32Array {
   const out = new Float32Array(x.length);
   const hw = h * w;
   for (let i = 0; i < n; i++) {
     const base = i * hw * c;
-    for (let p = 0; p < hw; p++) for (let k = 0; k < c; k++) out[base + k * hw + p] = x[base + p * c + k];
-  }
-  return out;
-}
-
-function nchwToNhwc(x: Float32Array, n: number, h: number, w: number, c: number): Float32Array {
-  const out = new Float32Array(x.length);
-  const hw = h * w;
-  for (let i = 0; i < n; i++) {
-    const base = i * hw * c;
-    for (let p = 0; p < hw; p++) for (let k = 0; k < c; k++) out[base + p * c + k] = x[base + k * hw + p];
+    for (let p = 0; p < hw; p++)
+      for (let k = 0; k < c; k++) {
+        const last = base + p * c + k; // NHWC position
+        const first = base + k * hw + p; // NCHW position
+        if (toChannelsFirst) out[first] = x[last];
+        else out[last] = x[first];
+      }
   }
   return out;
 }
@@ -182,7 +179,7 @@ export function exportSyntheticZip(opts: SyntheticExport): Uint8Array {
     opts.onProgress?.(i + 1, n, 'encoding PNGs');
   }
   files['labels.csv'] = strToU8(csv.join('\n') + '\n');
-  files['images.npy'] = [writeNpy(nhwcToNchw(images, n, h, w, c), [n, c, h, w]), { level: 1 }];
+  files['images.npy'] = [writeNpy(transposeChannels(images, n, h, w, c, true), [n, c, h, w]), { level: 1 }];
   files['labels.npy'] = writeNpy(BigInt64Array.from(labels, (v) => BigInt(v)), [n]);
   const meta = {
     ...(opts.meta ?? {}),
@@ -254,7 +251,7 @@ export function importSyntheticZip(bytes: Uint8Array, onProgress?: ProgressFn): 
     if (c !== 1 && c !== 3) throw new UserError(`images.npy must be [N, C, H, W] with C = 1 or 3 (got shape (${img.shape.join(', ')}))`);
     const labels = npyToInt32(readNpy(entries[labelsPath]));
     if (labels.length !== n) throw new UserError(`labels.npy has ${labels.length} labels for ${n} images`);
-    const images = nchwToNhwc(npyToFloat32(img), n, h, w, c);
+    const images = transposeChannels(npyToFloat32(img), n, h, w, c, false);
     const maxLabel = labels.reduce((a, b) => Math.max(a, b), -1);
     if (labels.some((l) => l < 0)) throw new UserError('labels.npy contains negative labels');
     const classNames = metaClasses ?? Array.from({ length: maxLabel + 1 }, (_, k) => String(k));
